@@ -1,0 +1,37 @@
+# The instructor's commands (README). Each one sets up what it needs first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ZIP := autograder/hw1-autograder.zip
+FMNIST := /usr/share/datasets/fashion-mnist
+SUBMISSION ?=
+OUT ?= graded
+
+.PHONY: release test grade deps
+
+release: deps
+	$(PY) tools/build.py
+
+test: deps
+	$(PY) -m pytest -n 2 tests
+
+# make grade SUBMISSION=path/to/notebook.ipynb [OUT=folder]: grade one submission with the built zip
+grade: deps $(ZIP)
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/submission.ipynb"; exit 2; }
+	mkdir -p $(OUT)
+	$(VENV)/bin/otter run -a $(ZIP) "$(SUBMISSION)" -o $(OUT)
+
+$(ZIP): assignment/hw1.ipynb assignment/requirements.txt autograder/hw1grader/*.py | deps
+	$(PY) tools/build.py --zip-only
+
+deps: $(VENV)/.installed $(FMNIST)
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -r requirements.txt
+	# hw1grader (the otter plugin) importable from the venv, as it is from the zip on Gradescope
+	echo "$(CURDIR)/autograder" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/hw1grader.pth"
+	touch $@
+
+$(FMNIST):
+	apt-get update && apt-get install -y dataset-fashion-mnist

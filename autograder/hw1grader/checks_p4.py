@@ -1,0 +1,1 @@
+"""Problem 4: to come."""

@@ -1,0 +1,1 @@
+"""Problem 5: to come."""

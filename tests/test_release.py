@@ -1,0 +1,88 @@
+"""The releases: in step with assignment/, rebuilt byte for byte, and the student's holds no answer."""
+
+import filecmp
+import json
+import re
+import zipfile
+
+import nbformat
+import pytest
+
+import build
+from conftest import REPO
+
+SOLUTION_TAG = "otter_assign_solution_cell"
+
+
+def files_under(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_committed_student_release_is_current(built):
+    from pathlib import Path
+
+    committed, fresh = Path(REPO) / "student_release", built / "student_release"
+    assert files_under(committed) == files_under(fresh), "student_release/ is stale: run `make release`"
+    for name in files_under(fresh):
+        assert filecmp.cmp(committed / name, fresh / name, shallow=False), f"student_release/{name} is stale: run `make release`"
+
+
+def test_committed_solutions_are_current_and_executed(built):
+    committed = nbformat.read(f"{REPO}/solutions/hw1.ipynb", as_version=4)
+    fresh = nbformat.read(built / "solutions" / "hw1.ipynb", as_version=4)
+    assert [c.source for c in committed.cells] == [c.source for c in fresh.cells], "solutions/ is stale: run `make release`"
+    code = [c for c in committed.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "solutions/hw1.ipynb is not executed: run `make release`"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"the reference raised {errors[0].ename}: {errors[0].evalue}" if errors else ""
+
+
+def test_rebuild_is_byte_identical(built, tmp_path):
+    build.build(str(tmp_path), run_solutions=False)
+    for rel in ("student_release/hw1.ipynb", f"autograder/{build.ZIP_NAME}"):
+        assert (built / rel).read_bytes() == (tmp_path / rel).read_bytes(), f"{rel} differs between two builds"
+
+
+def solution_lines(cell):
+    """The lines otter strips from a solution cell: what must never reach a student."""
+    if cell.cell_type == "markdown":
+        return [l for l in cell.source.splitlines() if l.strip()]
+    lines, prompt, inside, in_prompt = [], set(), False, False
+    for line in cell.source.splitlines():
+        stripped = line.strip()
+        if re.match(r"# BEGIN SOLUTION", stripped):
+            inside = True
+        elif stripped == "# END SOLUTION":
+            inside = False
+        elif stripped.endswith("# BEGIN PROMPT") or stripped.endswith("# END PROMPT"):
+            in_prompt = stripped.endswith("# BEGIN PROMPT")
+        elif in_prompt:
+            prompt.add(stripped)  # what students see instead of the solution
+        elif inside or stripped.endswith("# SOLUTION"):
+            lines.append(re.sub(r"\s*# SOLUTION$", "", line))
+    return [l for l in lines if l.strip() not in prompt]
+
+
+def test_student_release_has_no_solution_or_hidden_test(built):
+    text = (built / "student_release" / "hw1.ipynb").read_text()
+    nb = nbformat.reads(text, as_version=4)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "clean_room_verdict", "BEGIN TEST CONFIG"):
+        assert marker not in text
+    cases = [case for test in nb.metadata["otter"]["tests"].values() for suite in test["suites"] for case in suite["cases"]]
+    assert cases and not any(case["hidden"] for case in cases)
+    solutions = nbformat.read(built / "solutions" / "hw1.ipynb", as_version=4)
+    secret = {l.strip() for c in solutions.cells if SOLUTION_TAG in c.metadata.get("tags", []) for l in solution_lines(c)}
+    secret = {l for l in secret if len(l) >= 6}
+    assert len(secret) > 20, "the solution cells were not found"
+    visible = {l.strip() for c in nb.cells for l in c.source.splitlines()}
+    leaked = sorted(secret & visible)
+    assert not leaked, f"solution lines in the student release: {leaked[:5]}"
+
+
+def test_zip_holds_the_grader_but_student_release_does_not(built):
+    with zipfile.ZipFile(built / "autograder" / build.ZIP_NAME) as zf:
+        names = zf.namelist()
+        config = json.loads(zf.read("otter_config.json"))
+    assert "hw1grader/checks.py" in names and "hw1grader/plugin.py" in names
+    assert "hw1grader.plugin.CleanRoom" in config["plugins"]
+    assert not list((built / "student_release").rglob("*.py"))

@@ -1,0 +1,107 @@
+"""Build every release from the master notebook: the instructor's `make release`.
+
+    python tools/build.py [--out DIR] [--no-execute]
+
+1. ``otter assign assignment/hw1.ipynb`` into a scratch folder;
+2. ``student_release/``: the student notebook (solutions stripped, public tests only) and its data;
+3. ``autograder/hw1-autograder.zip``: otter's zip rewritten under a stable name, byte for byte the same
+   on every build (sorted entries, fixed timestamps), with the ``hw1grader`` package added;
+4. ``solutions/hw1.ipynb``: the reference notebook with every test, executed, outputs kept.
+
+With ``--out DIR`` everything goes under DIR instead of the repository (the tests build this way and
+compare with what is committed).
+"""
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+import nbformat
+from nbclient import NotebookClient
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MASTER = os.path.join(REPO, "assignment", "hw1.ipynb")
+GRADER_PACKAGE = os.path.join(REPO, "autograder", "hw1grader")
+ZIP_NAME = "hw1-autograder.zip"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: builds differ in nothing but content
+EXECUTABLE = {"run_autograder", "setup.sh"}
+
+sys.path.insert(0, os.path.join(REPO, "autograder"))
+from hw1grader import fmnist  # noqa: E402
+
+
+def otter_assign(scratch):
+    """Run otter assign on the master; returns (student folder, autograder folder)."""
+    dist = os.path.join(scratch, "dist")
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), "otter"), "assign", MASTER, dist],
+                   check=True, cwd=REPO)
+    return os.path.join(dist, "student"), os.path.join(dist, "autograder")
+
+
+def replace_dir(src, dest):
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest)
+
+
+def write_zip(otter_zip, dest):
+    """otter's zip plus hw1grader, rewritten so that equal contents give equal bytes."""
+    entries = {}
+    with zipfile.ZipFile(otter_zip) as zf:
+        for name in zf.namelist():
+            entries[name] = zf.read(name)
+    for path in sorted(glob.glob(os.path.join(GRADER_PACKAGE, "*.py"))):
+        with open(path, "rb") as f:
+            entries["hw1grader/" + os.path.basename(path)] = f.read()
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            info.external_attr = (0o755 if name in EXECUTABLE else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, entries[name])
+
+
+def execute(notebook_path, workdir):
+    """Execute a notebook in workdir (with its data and FashionMNIST beside it), in place."""
+    fmnist.seed(workdir)
+    nb = nbformat.read(notebook_path, as_version=4)
+    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
+    nbformat.write(nb, notebook_path)
+
+
+def build(out, run_solutions=True, zip_only=False):
+    os.makedirs(out, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hw1-build-") as scratch:
+        student, autograder = otter_assign(scratch)
+        os.makedirs(os.path.join(out, "autograder"), exist_ok=True)
+        (otter_zip,) = glob.glob(os.path.join(autograder, "*.zip"))
+        write_zip(otter_zip, os.path.join(out, "autograder", ZIP_NAME))
+        if zip_only:
+            return
+
+        replace_dir(student, os.path.join(out, "student_release"))
+
+        solution = os.path.join(out, "solutions", "hw1.ipynb")
+        os.makedirs(os.path.dirname(solution), exist_ok=True)
+        shutil.copy(os.path.join(autograder, "hw1.ipynb"), solution)
+        if run_solutions:
+            # execute beside the data files, as a student would, then keep only the notebook
+            execute(os.path.join(autograder, "hw1.ipynb"), autograder)
+            shutil.copy(os.path.join(autograder, "hw1.ipynb"), solution)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=REPO, help="where to write the releases (default: the repository)")
+    parser.add_argument("--no-execute", action="store_true", help="copy the solutions notebook without running it")
+    parser.add_argument("--zip-only", action="store_true", help="build only the autograder zip")
+    args = parser.parse_args(argv)
+    build(os.path.abspath(args.out), run_solutions=not args.no_execute, zip_only=args.zip_only)
+
+
+if __name__ == "__main__":
+    main()
