@@ -38,3 +38,11 @@ RIGHT = {
         "grad_f_x2": 'grad_f_x2 = {"W_H": np.array([0., -2, -2, 0]), "b_H": (0, -1, -1, 0), "W_O": [0, 3, 1, 0], "b_O": 1.0}\n',
     },
 }
+
+
+# Problems 4 and 5 keep their entries in their own modules.
+from catalogue_p4 import RIGHT as RIGHT_P4, WRONG as WRONG_P4  # noqa: E402
+from catalogue_p5 import RIGHT as RIGHT_P5, WRONG as WRONG_P5  # noqa: E402
+
+WRONG = {**WRONG, **WRONG_P4, **WRONG_P5}
+RIGHT = {**RIGHT, **RIGHT_P4, **RIGHT_P5}

@@ -35,11 +35,11 @@ sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
 
 
-def otter_assign(scratch):
+def otter_assign(scratch, master):
     """Run otter assign on the master; returns (student folder, autograder folder)."""
     dist = os.path.join(scratch, "dist")
-    subprocess.run([os.path.join(os.path.dirname(sys.executable), "otter"), "assign", MASTER, dist],
-                   check=True, cwd=REPO)
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), "otter"), "assign", master, dist],
+                   check=True, cwd=os.path.dirname(master))
     return os.path.join(dist, "student"), os.path.join(dist, "autograder")
 
 
@@ -73,10 +73,10 @@ def execute(notebook_path, workdir):
     nbformat.write(nb, notebook_path)
 
 
-def build(out, run_solutions=True, zip_only=False):
+def build(out, run_solutions=True, zip_only=False, master=MASTER):
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hw1-build-") as scratch:
-        student, autograder = otter_assign(scratch)
+        student, autograder = otter_assign(scratch, master)
         os.makedirs(os.path.join(out, "autograder"), exist_ok=True)
         (otter_zip,) = glob.glob(os.path.join(autograder, "*.zip"))
         write_zip(otter_zip, os.path.join(out, "autograder", ZIP_NAME))
@@ -99,8 +99,10 @@ def main(argv=None):
     parser.add_argument("--out", default=REPO, help="where to write the releases (default: the repository)")
     parser.add_argument("--no-execute", action="store_true", help="copy the solutions notebook without running it")
     parser.add_argument("--zip-only", action="store_true", help="build only the autograder zip")
+    parser.add_argument("--master", default=MASTER, help="the master notebook (default: assignment/hw1.ipynb)")
     args = parser.parse_args(argv)
-    build(os.path.abspath(args.out), run_solutions=not args.no_execute, zip_only=args.zip_only)
+    build(os.path.abspath(args.out), run_solutions=not args.no_execute, zip_only=args.zip_only,
+          master=os.path.abspath(args.master))
 
 
 if __name__ == "__main__":

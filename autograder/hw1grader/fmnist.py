@@ -67,6 +67,30 @@ def seed(root):
     return raw
 
 
+def read_checked(name):
+    """One original IDX file as a uint8 array, after checking the extracted bytes' checksum."""
+    import numpy as np
+
+    src = source_dir()
+    with gzip.open(os.path.join(src, name + ".gz"), "rb") as f:
+        data = f.read()
+    if hashlib.sha256(data).hexdigest() != EXTRACTED_SHA256[name]:
+        raise DataError(f"{name} in {src} is not the original FashionMNIST file.")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_test_set():
+    """The 10,000 test images (float64 in [0, 1], shape (10000, 784)) and their labels, for the clean
+    room: read from the original files, never from the submission's folder."""
+    import numpy as np
+
+    images = read_checked("t10k-images-idx3-ubyte")
+    labels = read_checked("t10k-labels-idx1-ubyte")
+    return images.reshape(len(images), -1).astype(np.float64) / 255.0, labels.astype(np.int64)
+
+
 if __name__ == "__main__":
     try:
         print(seed(sys.argv[1] if len(sys.argv) > 1 else "."))

@@ -1,0 +1,4 @@
+"""Problem 5's entries of the catalogue (see catalogue.py)."""
+
+WRONG = {}
+RIGHT = {}
