@@ -13,6 +13,7 @@ Gradescope both grade through it:
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,8 +22,11 @@ import nbformat
 from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
-from . import checks, fmnist
+from . import checks, fmnist, sandbox
 from .config import NOTEBOOK_TIMEOUT
+
+# what the student room inherits of the grader's environment
+PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 class CleanRoom(AbstractOtterPlugin):
@@ -34,9 +38,10 @@ class CleanRoom(AbstractOtterPlugin):
     def before_execution(self, submission):
         # the code as submitted, read before it runs and can rewrite its own file
         self.context = checks.Context(self.support, [c.source for c in submission.cells if c.cell_type == "code"])
-        self.record_dir = tempfile.mkdtemp(prefix="hw1-record-")
+        self.room = tempfile.mkdtemp(prefix="hw1-room-")
+        self.record_dir = os.path.join(self.room, "record")
         fmnist.seed(os.path.dirname(self.submission_path))  # the notebook's ./FashionMNIST/, offline
-        self.summary = run_student_room(self.submission_path, self.record_dir, self.seed)
+        self.summary = run_student_room(self.submission_path, self.room, self.seed)
         return nbformat.v4.new_notebook()
 
     def after_grading(self, results):
@@ -51,7 +56,7 @@ class CleanRoom(AbstractOtterPlugin):
             ]
             test_file.update_score(sum(tc.points for tc in test_file.test_cases if tc.hidden) if verdict.passed else 0)
         results.set_output(f"Your notebook: {self.summary}")
-        shutil.rmtree(self.record_dir, ignore_errors=True)
+        shutil.rmtree(self.room, ignore_errors=True)
 
 
 def public_result(test_case, shown):
@@ -59,24 +64,35 @@ def public_result(test_case, shown):
     return TestCaseResult(test_case, str(result.get("message", "not run"))[:2000], result.get("passed") is True)
 
 
-def run_student_room(notebook, record_dir, seed):
-    """Run the student room on a notebook; a one-line summary for the student."""
+def run_student_room(notebook, room, seed):
+    """Run the student room on a notebook, inside the sandbox's walls; a summary for the student.
+
+    The room's record goes to room/record; it imports the student-side modules from a copy in room/lib.
+    """
+    record_dir = os.path.join(room, "record")
+    os.makedirs(record_dir)
+    library = sandbox.room_library(os.path.join(room, "lib"))
+    workdir = os.path.dirname(notebook)
     # -P: the submission's folder is not on the path, so a submitted hw1grader/ cannot stand in for this one
     command = [sys.executable, "-P", "-m", "hw1grader.student_room", notebook, record_dir]
     if seed is not None:
         command += ["--seed", str(seed)]
+    env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("HW1_")}
+    proc = subprocess.Popen(sandbox.enclose(command, library=library, workdir=workdir, record_dir=record_dir),
+                            cwd=workdir, env={**env, "PYTHONPATH": library}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        subprocess.run(command, cwd=os.path.dirname(notebook), timeout=NOTEBOOK_TIMEOUT, env=grader_env(),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        proc.wait(timeout=NOTEBOOK_TIMEOUT + 30)
+        summary = read_small(os.path.join(record_dir, "summary.txt"))[:2000]
     except subprocess.TimeoutExpired:
-        return f"it did not finish within {NOTEBOOK_TIMEOUT} s and was stopped."
-    return read_small(os.path.join(record_dir, "summary.txt"))[:1000] or "it could not be run (is it a Jupyter notebook?)."
-
-
-def grader_env():
-    """The environment with this package importable (where otter found it: a venv, or Gradescope's source/)."""
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        summary = f"it did not finish within the time limit ({NOTEBOOK_TIMEOUT} s) and was stopped."
+    finally:
+        try:  # whatever the room started, it ends now (inside the walls, the namespace already ended it)
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    return summary or "it could not be run."
 
 
 def read_small(path, limit=1 << 20):

@@ -1,35 +1,46 @@
 """The student room: executes a submission's notebook and records its answers as plain numbers.
 
-Run as ``python -m hw1grader.student_room NOTEBOOK RECORD_DIR --seed S`` with the submission's folder as
-the working directory (its data files and ``tests/`` beside it). The notebook runs as Otter runs it:
-NumPy and ``random`` seeded at the top of every code cell, errors recorded and execution going on.
-After the last cell, two things are written to RECORD_DIR: ``public.json`` (the public tests' results,
-shown to the student, worth no points) and one record per autograded question (``probes``).
-Nothing written here is trusted: the clean room (``checks``) decides.
+Run as ``python -P -m hw1grader.student_room NOTEBOOK RECORD_DIR [--seed S]`` with the submission's
+folder as the working directory (its data files and ``tests/`` beside it), inside the walls of
+``sandbox``. The notebook runs as otter runs it (NumPy and ``random`` seeded at the top of every code
+cell; a cell that raises does not stop the rest), within the limits of ``config``: a cell still running
+when the time is spent is interrupted, and a cell that kills the Python process (``os._exit``, running
+out of memory) is left out and the notebook run again without it. After the last cell, RECORD_DIR gets
+``public.json`` (the public tests' results, for the student), one record per autograded question
+(``probes``) and ``summary.txt``. Nothing written here is trusted: the clean room (``checks``) decides.
 """
 
 import argparse
 import glob
 import json
 import os
+import resource
+import signal
 import sys
+import time
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.exceptions import DeadKernelError
 
-from .config import CELL_TIMEOUT, PROBE_TIMEOUT
+from .config import MEMORY_LIMIT_MB, NOTEBOOK_TIMEOUT, PROBE_TIMEOUT, RECORD_RESERVE
 
-# otter's grading mode: grader.check reads tests/, and grader.export() and friends do nothing
+# otter's grading mode: grader.check reads tests/, and grader.export() and friends do nothing. The
+# notebook's own file is not needed then, so otter.Notebook("hw1.ipynb") must not fail when the
+# submission was saved under another name.
 SETUP_CELL = """\
 from otter import Notebook as _hw1_Notebook
 _hw1_Notebook.init_grading_mode("tests")
+_hw1_Notebook._resolve_nb_path = lambda self, nb_path, fail_silently=False: None
 """
 
 RECORD_CELL = """\
 import hw1grader.student_room as _hw1_room
 _hw1_room.record(globals(), {record_dir!r})
 """
+
+TIMED_OUT = {"ename": "TimeoutError", "evalue": "this cell ran past the time limit and was interrupted",
+             "traceback": []}
 
 
 def seeded(source, seed):
@@ -39,35 +50,66 @@ def seeded(source, seed):
     return f"import numpy as _hw1_np, random as _hw1_random\n_hw1_np.random.seed({seed}); _hw1_random.seed({seed})\n{source}"
 
 
-def grading_notebook(path, record_dir, seed):
+def student_cells(path, seed):
     nb = nbformat.read(path, as_version=4)
-    cells = [nbformat.v4.new_code_cell(SETUP_CELL)]
-    cells += [nbformat.v4.new_code_cell(seeded(c.source, seed)) for c in nb.cells if c.cell_type == "code"]
-    cells.append(nbformat.v4.new_code_cell(RECORD_CELL.format(record_dir=os.path.abspath(record_dir))))
-    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    return [seeded(c.source, seed) for c in nb.cells if c.cell_type == "code"]
 
 
-def run(path, record_dir, seed):
-    """Execute the notebook; a summary of what happened, for the student."""
-    nb = grading_notebook(path, record_dir, seed)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, allow_errors=True, kernel_name="python3",
+def execute(sources, record_dir, deadline):
+    """Run the setup cell, the sources and the record cell. Returns the executed notebook and, when a
+    cell killed the kernel, that cell's index in it (0 setup, 1.. sources, then the record cell)."""
+    cells = [nbformat.v4.new_code_cell(s) for s in [SETUP_CELL, *sources, RECORD_CELL.format(record_dir=record_dir)]]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    running = [None]
+
+    def timeout(cell):
+        if cell is cells[-1]:
+            return RECORD_RESERVE
+        return max(1, int(deadline - time.monotonic()))
+
+    client = NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout_func=timeout,
+                            interrupt_on_timeout=True, error_on_timeout=TIMED_OUT,
+                            on_cell_execute=lambda cell, cell_index: running.__setitem__(0, cell_index),
                             resources={"metadata": {"path": os.getcwd()}})
     try:
         client.execute()
-    except CellTimeoutError:
-        return f"A cell ran longer than {CELL_TIMEOUT} s and was stopped; later cells did not run."
     except DeadKernelError:
-        return "The notebook's Python process died (often: out of memory); later cells did not run."
-    errors = [o for c in nb.cells[1:-1] for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    if errors:
-        return f"{len(errors)} cell(s) raised an error, the first: {errors[0]['ename']}: {errors[0]['evalue']}"[:1000]
-    return "All cells ran without error."
+        return nb, running[0]
+    return nb, None
+
+
+def run(path, record_dir, seed):
+    """Execute the notebook (again without any cell that kills the kernel); a summary for the student."""
+    deadline = time.monotonic() + NOTEBOOK_TIMEOUT - RECORD_RESERVE
+    try:
+        sources = student_cells(path, seed)
+    except Exception as e:
+        return f"it could not be read as a Jupyter notebook ({type(e).__name__})."
+    notes = []
+    while True:
+        nb, killer = execute(sources, record_dir, deadline)
+        if killer is None:
+            break
+        if killer == len(sources) + 1:
+            notes.append("Python died while your answers were being checked on the hidden inputs (does a "
+                         "function call exit?); the answers checked before that are graded.")
+            break
+        if not killer or time.monotonic() > deadline:
+            return " ".join(notes + ["Python died before the notebook finished; nothing could be graded."])
+        notes.append(f"Code cell {killer} killed Python (out of memory, or it called exit), so the "
+                     "notebook was run again without it.")
+        sources[killer - 1] = "raise RuntimeError('this cell was left out: it killed the Python process')"
+    failed = [(i, o) for i, c in enumerate(nb.cells[1:-1], 1) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if failed:
+        index, error = failed[0]
+        what = ("ran past the time limit and was interrupted" if error["ename"] in ("KeyboardInterrupt", "TimeoutError")
+                else f"raised {error['ename']}: {error['evalue']}")
+        notes.append(f"{len(failed)} code cell(s) stopped with an error; the first, code cell {index}, {what}"[:500])
+    return " ".join(notes) or "all cells ran without error."
 
 
 def record(ns, record_dir):
     """Runs in the student's kernel after the last cell: public tests, then every probe."""
-    import signal
-
     import numpy as np
 
     from .probes import PROBES, ProbeError
@@ -114,8 +156,9 @@ def main(argv=None):
     parser.add_argument("record_dir")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    summary = run(args.notebook, args.record_dir, args.seed)
-    write_text(os.path.join(args.record_dir, "summary.txt"), summary)
+    limit = MEMORY_LIMIT_MB << 20
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))  # inherited by the kernel
+    write_text(os.path.join(args.record_dir, "summary.txt"), run(args.notebook, args.record_dir, args.seed))
 
 
 if __name__ == "__main__":
