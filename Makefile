@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ZIP := autograder/hw1-autograder.zip
-FMNIST := /usr/share/datasets/fashion-mnist
+# Debian packages: the real FashionMNIST, the student room's sandbox, and `ip` for offline tests
+SYSTEM_PACKAGES := dataset-fashion-mnist bubblewrap iproute2
 SUBMISSION ?=
 OUT ?= graded
 
-.PHONY: release test grade deps
+.PHONY: release test grade deps system
 
 release: deps
 	$(PY) tools/build.py
@@ -24,7 +25,7 @@ grade: deps $(ZIP)
 $(ZIP): assignment/hw1.ipynb assignment/requirements.txt autograder/hw1grader/*.py | deps
 	$(PY) tools/build.py --zip-only
 
-deps: $(VENV)/.installed $(FMNIST)
+deps: $(VENV)/.installed system
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +34,5 @@ $(VENV)/.installed: requirements.txt
 	echo "$(CURDIR)/autograder" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/hw1grader.pth"
 	touch $@
 
-$(FMNIST):
-	apt-get update && apt-get install -y dataset-fashion-mnist
+system:
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update && apt-get install -y $(SYSTEM_PACKAGES); }
