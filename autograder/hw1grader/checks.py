@@ -7,6 +7,7 @@ student what went wrong without giving the expected value away.
 
 import csv
 import os
+import stat
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,12 +145,23 @@ PARAM_NAMES = [f"{k}{i}" for k in ("W_H", "b_H", "W_O") for i in range(1, 5)] + 
 from . import checks_p4, checks_p5  # noqa: E402,F401
 
 
+def open_record(path):
+    """A file the student room wrote, opened for reading only if it is a regular file: a symbolic link
+    there could point the clean room at a file the student room could not read itself."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{os.path.basename(path)} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
 def load_record(path, max_bytes=64 << 20):
     """The arrays one probe recorded; ValueError for anything that is not plain float64 arrays."""
-    if os.path.getsize(path) > max_bytes:
-        raise ValueError("the recorded answer is too large")
-    with np.load(path, allow_pickle=False) as npz:
-        data = {k: npz[k] for k in npz.files}
+    with open_record(path) as f:
+        if os.fstat(f.fileno()).st_size > max_bytes:
+            raise ValueError("the recorded answer is too large")
+        with np.load(f, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
     if any(a.dtype != np.float64 for a in data.values()):
         raise ValueError("the recorded answer is not plain numbers")
     return data
@@ -159,10 +171,13 @@ def decide(question, record_dir, ctx):
     """The clean room's verdict on one question, from the student room's record in record_dir."""
     error_path = os.path.join(record_dir, f"{question}.error.txt")
     data_path = os.path.join(record_dir, f"{question}.npz")
-    if os.path.isfile(error_path):
-        with open(error_path, encoding="utf-8", errors="replace") as f:
-            return Verdict(False, f.read(2000))
-    if not os.path.isfile(data_path):
+    if os.path.lexists(error_path):
+        try:
+            with open_record(error_path) as f:
+                return Verdict(False, f.read(2000).decode("utf-8", errors="replace"))
+        except OSError:
+            return Verdict(False, "The answer could not be recorded.")
+    if not os.path.lexists(data_path):
         return Verdict(False, "No answer was recorded: the notebook did not reach the end (see the output above).")
     try:
         data = load_record(data_path)

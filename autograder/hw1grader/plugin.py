@@ -40,8 +40,11 @@ class CleanRoom(AbstractOtterPlugin):
         self.context = checks.Context(self.support, [c.source for c in submission.cells if c.cell_type == "code"])
         self.room = tempfile.mkdtemp(prefix="hw1-room-")
         self.record_dir = os.path.join(self.room, "record")
-        fmnist.seed(os.path.dirname(self.submission_path))  # the notebook's ./FashionMNIST/, offline
-        self.summary = run_student_room(self.submission_path, self.room, self.seed)
+        # the room works on a copy of the submission's folder: otter reads tests/ from the original later
+        workdir = os.path.join(self.room, "work")
+        shutil.copytree(os.path.dirname(self.submission_path), workdir, symlinks=True)
+        fmnist.seed(workdir)  # the notebook's ./FashionMNIST/, offline
+        self.summary = run_student_room(os.path.join(workdir, os.path.basename(self.submission_path)), self.room, self.seed)
         return nbformat.v4.new_notebook()
 
     def after_grading(self, results):
@@ -96,10 +99,10 @@ def run_student_room(notebook, room, seed):
 
 
 def read_small(path, limit=1 << 20):
-    """The text of a small file the student room wrote, or '' when there is none."""
+    """The text of a small file the student room wrote, or '' when there is none (or it is a link)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read(limit)
+        with checks.open_record(path) as f:
+            return f.read(limit).decode("utf-8", errors="replace")
     except OSError:
         return ""
 
