@@ -20,9 +20,9 @@ test: deps
 grade: deps $(ZIP)
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/submission.ipynb"; exit 2; }
 	mkdir -p $(OUT)
-	$(VENV)/bin/otter run -a $(ZIP) "$(SUBMISSION)" -o $(OUT)
+	$(PY) -m hw1grader.run --autograder $(ZIP) "$(SUBMISSION)" --out $(OUT)
 
-$(ZIP): assignment/hw1.ipynb assignment/requirements.txt autograder/hw1grader/*.py | deps
+$(ZIP): assignment/hw1.ipynb assignment/requirements.txt autograder/run_otter.py autograder/hw1grader/*.py | deps
 	$(PY) tools/build.py --zip-only
 
 deps: $(VENV)/.installed system

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -14,6 +15,9 @@ sys.path.insert(0, os.path.join(REPO, "autograder"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import build  # noqa: E402
+
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gradescope_results.schema.json")) as f:
+    GRADESCOPE_SCHEMA = json.load(f)
 
 
 def offline(command):
@@ -36,17 +40,21 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def grade(built, tmp_path_factory):
-    """grade(notebook) -> results.json of `otter run` with the built zip, offline."""
+    """grade(submission) -> results.json, graded offline with the built zip by `otter run`, or with
+    intake=True by the package's entry point that first screens the upload as Gradescope's does."""
     zip_path = built / "autograder" / build.ZIP_NAME
 
-    def run(notebook):
+    def run(submission, intake=False):
         out = tmp_path_factory.mktemp("graded")
         otter = os.path.join(os.path.dirname(sys.executable), "otter")
-        proc = subprocess.run(offline([otter, "run", "-a", str(zip_path), str(notebook), "-o", str(out)]),
-                              capture_output=True, text=True)
+        command = ([sys.executable, "-m", "hw1grader.run", "--autograder", str(zip_path), str(submission), "--out", str(out)]
+                   if intake else [otter, "run", "-a", str(zip_path), str(submission), "-o", str(out)])
+        proc = subprocess.run(offline(command), capture_output=True, text=True)
         results = out / "results.json"
-        assert results.exists(), f"otter run left no results.json:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        return json.loads(results.read_text())
+        assert results.exists(), f"grading left no results.json:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        data = json.loads(results.read_text())
+        jsonschema.validate(data, GRADESCOPE_SCHEMA)  # every result any test produces is one Gradescope accepts
+        return data
 
     return run
 

@@ -30,6 +30,7 @@ GRADER_PACKAGE = os.path.join(REPO, "autograder", "hw1grader")
 ZIP_NAME = "hw1-autograder.zip"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: builds differ in nothing but content
 EXECUTABLE = {"run_autograder", "setup.sh"}
+ZIP_OVERRIDES = ("run_otter.py",)  # files of autograder/ that replace otter's own in the zip
 
 sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
@@ -57,6 +58,9 @@ def write_zip(otter_zip, dest):
     for path in sorted(glob.glob(os.path.join(GRADER_PACKAGE, "*.py"))):
         with open(path, "rb") as f:
             entries["hw1grader/" + os.path.basename(path)] = f.read()
+    for name in ZIP_OVERRIDES:  # our entry point instead of otter's
+        with open(os.path.join(REPO, "autograder", name), "rb") as f:
+            entries[name] = f.read()
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(entries):
             info = zipfile.ZipInfo(name, ZIP_DATE)

@@ -10,7 +10,11 @@ from .inputs import rng
 # The network of Problem 5: 784 pixels -> 32 -> 32 -> 10 classes (sigmoid hidden layers, softmax output).
 SIZES = (784, 32, 32, 10)
 
-# q5_training's hidden run: the student's `train` with their `network_loss_and_grads`, from
+# The layer functions of the notebook that network_loss_and_grads composes (q5_network_backward
+# replaces them by logging stand-ins; a logged call names its function by its index here).
+LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid_forward", "sigmoid_backward", "softmax_cross_entropy")
+
+# q5_training's hidden run: the student's `sgd_train` with their `network_loss_and_grads`, from
 # `training_init()` on `training_subset()` (the notebook trains the same way on its own subset).
 TRAIN_SUBSET = 20000  # training images
 EPOCHS = 5
@@ -49,9 +53,10 @@ def sigmoid_cases():
 
 
 def softmax_cases():
-    """(scores, y): scores (N, C), labels y (N,) in 0..C-1; N = 1 among them."""
+    """(scores, y): scores (N, C), labels y (N,) in 0..C-1; N = 1 among them. Scores of scale 1 keep every
+    probability above ~1e-3, so that finite differences of the loss stay accurate to ~1e-7 in every entry."""
     r = rng("q5_softmax_ce")
-    return [(r.normal(scale=2.0, size=(n, c)), r.integers(c, size=n)) for n, c in ((1, 3), (5, 4), (16, 10))]
+    return [(r.normal(size=(n, c)), r.integers(c, size=n)) for n, c in ((1, 3), (5, 4), (16, 10))]
 
 
 def network_cases():
@@ -68,14 +73,26 @@ def training_init():
 
 
 def training_subset():
-    """TRAIN_SUBSET FashionMNIST training images (float64 (n, 784) in [0, 1]) and labels, read from the
-    original files; only the student room's probe needs them."""
-    from . import fmnist
-
-    images = fmnist.read_checked("train-images-idx3-ubyte")
-    labels = fmnist.read_checked("train-labels-idx1-ubyte")
+    """TRAIN_SUBSET FashionMNIST training images (float64 (n, 784) in [0, 1]) and labels. Only the
+    student room's probe needs them: it reads the copy the grader put in the submission's folder
+    (``fmnist.seed``), the one the notebook trains on."""
+    images, labels = (read_idx(name) for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"))
     idx = rng("q5_training/subset").choice(len(images), TRAIN_SUBSET, replace=False)
     return images[idx].reshape(TRAIN_SUBSET, -1).astype(np.float64) / 255.0, labels[idx].astype(np.int64)
+
+
+def read_idx(name, folders=("FashionMNIST/FashionMNIST/raw", "FashionMNIST/raw")):
+    """One extracted IDX file of ./FashionMNIST (torchvision's layout for root './FashionMNIST/', or root '.')."""
+    import os
+
+    path = next((os.path.join(f, name) for f in folders if os.path.isfile(os.path.join(f, name))), None)
+    if path is None:
+        raise FileNotFoundError(f"{name} is not in ./FashionMNIST: did the FashionMNIST cell of Problem 5 run?")
+    with open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def loop_problem():
