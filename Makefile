@@ -8,7 +8,7 @@ SYSTEM_PACKAGES := dataset-fashion-mnist bubblewrap iproute2
 SUBMISSION ?=
 OUT ?= graded
 
-.PHONY: release test grade deps system
+.PHONY: release test grade regrade deps system
 
 release: deps
 	$(PY) tools/build.py
@@ -21,6 +21,11 @@ grade: deps $(ZIP)
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/submission.ipynb"; exit 2; }
 	mkdir -p $(OUT)
 	$(PY) -m hw1grader.run --autograder $(ZIP) "$(SUBMISSION)" --out $(OUT)
+
+# make regrade SUBMISSIONS=folder [OUT=regrade]: grade every submission of a folder (a Gradescope export) into a CSV
+regrade: deps $(ZIP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make regrade SUBMISSIONS=path/to/folder"; exit 2; }
+	$(PY) tools/regrade.py "$(SUBMISSIONS)" --out $(if $(filter graded,$(OUT)),regrade,$(OUT))
 
 $(ZIP): assignment/hw1.ipynb assignment/requirements.txt autograder/run_otter.py autograder/hw1grader/*.py | deps
 	$(PY) tools/build.py --zip-only
