@@ -8,7 +8,7 @@ SYSTEM_PACKAGES := dataset-fashion-mnist bubblewrap iproute2
 SUBMISSION ?=
 OUT ?= graded
 
-.PHONY: release test grade regrade deps system
+.PHONY: release test grade regrade bench deps system
 
 release: deps
 	$(PY) tools/build.py
@@ -26,6 +26,10 @@ grade: deps $(ZIP)
 regrade: deps $(ZIP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make regrade SUBMISSIONS=path/to/folder"; exit 2; }
 	$(PY) tools/regrade.py "$(SUBMISSIONS)" --out $(if $(filter graded,$(OUT)),regrade,$(OUT))
+
+# make bench: what grading the reference costs, against running it plainly (figures for BENCHMARKS.md)
+bench: deps $(ZIP)
+	$(PY) tools/bench.py
 
 $(ZIP): assignment/hw1.ipynb assignment/requirements.txt autograder/run_otter.py autograder/hw1grader/*.py | deps
 	$(PY) tools/build.py --zip-only

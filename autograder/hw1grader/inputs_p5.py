@@ -78,7 +78,7 @@ def training_subset():
     (``fmnist.seed``), the one the notebook trains on."""
     images, labels = (read_idx(name) for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"))
     idx = rng("q5_training/subset").choice(len(images), TRAIN_SUBSET, replace=False)
-    return images[idx].reshape(TRAIN_SUBSET, -1).astype(np.float64) / 255.0, labels[idx].astype(np.int64)
+    return images[idx].reshape(TRAIN_SUBSET, -1) / 255.0, labels[idx].astype(np.int64)  # float64, one copy
 
 
 def read_idx(name, folders=("FashionMNIST/FashionMNIST/raw", "FashionMNIST/raw")):

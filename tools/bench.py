@@ -1,0 +1,107 @@
+"""Benchmark: what grading one submission costs, against running the same notebook plainly.
+
+    python tools/bench.py [--repeat 3] [--notebook solutions/hw1.ipynb] [--autograder ZIP]
+
+In one run, alternately: the notebook executed plainly (nbclient, in a folder with its data) and the
+same notebook graded with the autograder zip (``otter run``: intake aside, everything Gradescope
+does). For each: wall time, CPU time (user + system of every process involved) and peak memory (the
+RSS of the whole process tree, sampled every 50 ms); medians over the repeats, and the ratio
+graded / plain. Prints a Markdown table for BENCHMARKS.md.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import psutil
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "autograder"))
+from hw1grader import fmnist  # noqa: E402
+
+PLAIN = """
+import sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], as_version=4)
+NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+"""
+
+
+def measure(command, cwd):
+    """(wall s, CPU s, peak tree RSS MB) of a command and everything it starts.
+
+    The tree is sampled every 50 ms: CPU is each process's last-seen user + system time (processes
+    killed inside the sandbox's namespace are never reaped into anyone's rusage), memory the sum of RSS.
+    """
+    start = time.monotonic()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root, peak, cpu = psutil.Process(proc.pid), 0, {}
+    while proc.poll() is None:
+        rss = 0
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                with p.oneshot():
+                    t = p.cpu_times()
+                    cpu[(p.pid, p.create_time())] = t.user + t.system
+                    rss += p.memory_info().rss
+            except psutil.Error:
+                pass
+        peak = max(peak, rss)
+        time.sleep(0.05)
+    wall = time.monotonic() - start
+    if proc.returncode:
+        raise RuntimeError(f"{command[:3]} failed with exit code {proc.returncode}")
+    return wall, sum(cpu.values()), peak / 2**20
+
+
+def plain_run(notebook):
+    work = tempfile.mkdtemp(prefix="hw1-bench-")
+    shutil.copytree(os.path.join(REPO, "assignment", "data"), os.path.join(work, "data"))
+    fmnist.seed(work)
+    shutil.copy(notebook, work)
+    try:
+        return measure([sys.executable, "-c", PLAIN, os.path.join(work, os.path.basename(notebook)), work], work)
+    finally:
+        shutil.rmtree(work)
+
+
+def graded_run(notebook, autograder):
+    out = tempfile.mkdtemp(prefix="hw1-bench-out-")
+    otter = os.path.join(os.path.dirname(sys.executable), "otter")
+    try:
+        return measure([otter, "run", "-a", autograder, notebook, "-o", out], out)
+    finally:
+        shutil.rmtree(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--notebook", default=os.path.join(REPO, "solutions", "hw1.ipynb"))
+    parser.add_argument("--autograder", default=os.path.join(REPO, "autograder", "hw1-autograder.zip"))
+    args = parser.parse_args(argv)
+
+    runs = {"plain": [], "graded": []}
+    for i in range(args.repeat):
+        runs["plain"].append(plain_run(args.notebook))
+        runs["graded"].append(graded_run(args.notebook, args.autograder))
+        print(f"run {i + 1}/{args.repeat}: plain {runs['plain'][-1][0]:.1f} s, graded {runs['graded'][-1][0]:.1f} s",
+              file=sys.stderr)
+
+    med = {k: [statistics.median(r[i] for r in v) for i in range(3)] for k, v in runs.items()}
+    print(f"Medians of {args.repeat} runs, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}:\n")
+    print("| run | wall (s) | CPU (s) | peak memory, process tree (MB) |")
+    print("|---|---|---|---|")
+    for k in ("plain", "graded"):
+        print(f"| {k} | {med[k][0]:.1f} | {med[k][1]:.1f} | {med[k][2]:.0f} |")
+    print(f"| graded / plain | {med['graded'][0] / med['plain'][0]:.2f} | {med['graded'][1] / med['plain'][1]:.2f} "
+          f"| {med['graded'][2] / med['plain'][2]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
