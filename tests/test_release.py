@@ -86,3 +86,20 @@ def test_zip_holds_the_grader_but_student_release_does_not(built):
     assert "hw1grader/checks.py" in names and "hw1grader/plugin.py" in names
     assert "hw1grader.plugin.CleanRoom" in config["plugins"]
     assert not list((built / "student_release").rglob("*.py"))
+
+
+def test_zip_carries_the_data_and_the_lean_image(built):
+    import gzip
+    import hashlib
+
+    from hw1grader import fmnist
+
+    with zipfile.ZipFile(built / "autograder" / build.ZIP_NAME) as zf:
+        names = set(zf.namelist())
+        for name, digest in fmnist.EXTRACTED_SHA256.items():
+            assert hashlib.sha256(gzip.decompress(zf.read(f"fashion-mnist/{name}.gz"))).hexdigest() == digest
+        for name in build.ZIP_OVERRIDES:
+            assert zf.read(name) == open(f"{REPO}/autograder/{name}", "rb").read(), f"{name} in the zip is not autograder/{name}"
+    assert "environment.yml" not in names
+    size_mb = (built / "autograder" / build.ZIP_NAME).stat().st_size / 2**20
+    assert size_mb < 40, f"the zip is {size_mb:.0f} MB: the data should travel compressed"

@@ -30,7 +30,10 @@ GRADER_PACKAGE = os.path.join(REPO, "autograder", "hw1grader")
 ZIP_NAME = "hw1-autograder.zip"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: builds differ in nothing but content
 EXECUTABLE = {"run_autograder", "setup.sh"}
-ZIP_OVERRIDES = ("run_otter.py",)  # files of autograder/ that replace otter's own in the zip
+# files of autograder/ that replace otter's own in the zip: our entry point and the lean image
+ZIP_OVERRIDES = ("run_otter.py", "run_autograder", "setup.sh", "requirements.txt")
+ZIP_DROPPED = ("environment.yml",)  # otter's conda environment: setup.sh does not use it
+FMNIST_IN_ZIP = "fashion-mnist/"  # the original .gz files, installed by setup.sh
 
 sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
@@ -54,18 +57,24 @@ def write_zip(otter_zip, dest):
     entries = {}
     with zipfile.ZipFile(otter_zip) as zf:
         for name in zf.namelist():
-            entries[name] = zf.read(name)
+            if name not in ZIP_DROPPED:
+                entries[name] = zf.read(name)
     for path in sorted(glob.glob(os.path.join(GRADER_PACKAGE, "*.py"))):
         with open(path, "rb") as f:
             entries["hw1grader/" + os.path.basename(path)] = f.read()
     for name in ZIP_OVERRIDES:  # our entry point instead of otter's
         with open(os.path.join(REPO, "autograder", name), "rb") as f:
             entries[name] = f.read()
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+    source = fmnist.source_dir()
+    for name in fmnist.EXTRACTED_SHA256:
+        with open(os.path.join(source, name + ".gz"), "rb") as f:
+            entries[FMNIST_IN_ZIP + name + ".gz"] = f.read()
+    with zipfile.ZipFile(dest, "w") as zf:
         for name in sorted(entries):
             info = zipfile.ZipInfo(name, ZIP_DATE)
             info.external_attr = (0o755 if name in EXECUTABLE else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # the data is gzip-compressed already
+            info.compress_type = zipfile.ZIP_STORED if name.startswith(FMNIST_IN_ZIP) else zipfile.ZIP_DEFLATED
             zf.writestr(info, entries[name])
 
 
