@@ -23,6 +23,7 @@ import psutil
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
+from hw1grader.config import thread_env  # noqa: E402
 
 PLAIN = """
 import sys, nbformat
@@ -39,7 +40,9 @@ def measure(command, cwd):
     killed inside the sandbox's namespace are never reaped into anyone's rusage), memory the sum of RSS.
     """
     start = time.monotonic()
-    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # both runs with the threads the student room gets, so that the ratio is grading's own overhead
+    proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **thread_env()},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     root, peak, cpu = psutil.Process(proc.pid), 0, {}
     while proc.poll() is None:
         rss = 0
@@ -62,7 +65,7 @@ def measure(command, cwd):
 def plain_run(notebook):
     work = tempfile.mkdtemp(prefix="hw1-bench-")
     shutil.copytree(os.path.join(REPO, "assignment", "data"), os.path.join(work, "data"))
-    fmnist.seed(work)
+    fmnist.seed_for_notebook(work)
     shutil.copy(notebook, work)
     try:
         return measure([sys.executable, "-c", PLAIN, os.path.join(work, os.path.basename(notebook)), work], work)

@@ -37,6 +37,7 @@ FMNIST_IN_ZIP = "fashion-mnist/"  # the original .gz files, installed by setup.s
 
 sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
+from hw1grader.config import thread_env  # noqa: E402
 
 
 def otter_assign(scratch, master):
@@ -80,7 +81,8 @@ def write_zip(otter_zip, dest):
 
 def execute(notebook_path, workdir):
     """Execute a notebook in workdir (with its data and FashionMNIST beside it), in place."""
-    fmnist.seed(workdir)
+    fmnist.seed_for_notebook(workdir)
+    os.environ.update(thread_env())  # the kernel runs with the threads it gets when graded
     nb = nbformat.read(notebook_path, as_version=4)
     NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
     nbformat.write(nb, notebook_path)

@@ -23,10 +23,10 @@ from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
 from . import checks, fmnist, sandbox
-from .config import NOTEBOOK_TIMEOUT
+from .config import NOTEBOOK_TIMEOUT, thread_env
 
 # what the student room inherits of the grader's environment
-PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 class CleanRoom(AbstractOtterPlugin):
@@ -43,7 +43,7 @@ class CleanRoom(AbstractOtterPlugin):
         # the room works on a copy of the submission's folder: otter reads tests/ from the original later
         workdir = os.path.join(self.room, "work")
         shutil.copytree(os.path.dirname(self.submission_path), workdir, symlinks=True)
-        fmnist.seed(workdir)  # the notebook's ./FashionMNIST/, offline
+        fmnist.seed_for_notebook(workdir)  # where the homework's loading code looks, offline
         self.summary = run_student_room(os.path.join(workdir, os.path.basename(self.submission_path)), self.room, self.seed)
         return nbformat.v4.new_notebook()
 
@@ -82,7 +82,8 @@ def run_student_room(notebook, room, seed):
         command += ["--seed", str(seed)]
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("HW1_")}
     proc = subprocess.Popen(sandbox.enclose(command, library=library, workdir=workdir, record_dir=record_dir),
-                            cwd=workdir, env={**env, "PYTHONPATH": library}, start_new_session=True,
+                            cwd=workdir, env={**env, **thread_env(), "PYTHONPATH": library},
+                            start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=NOTEBOOK_TIMEOUT + 30)
