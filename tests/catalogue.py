@@ -1,10 +1,30 @@
-"""The catalogue of submissions the autograder must grade right.
+"""The catalogue of submissions the autograder must grade right: one manifest, graded by one test.
 
-WRONG: for each autograded question, a plausible wrong answer; the submission holding it (and the
-reference everywhere else) must lose exactly that question's points.
-RIGHT: correct answers written differently from the reference; they must score full marks.
-Each entry maps a name the student defines to the code of the answer cell that defines it.
+Each entry is a submission made from the student release (``submissions.make``: every answer cell
+filled with the reference's, then the cells that define the names in ``overrides`` replaced) and the
+set of questions it must lose; every other autograded question must get full marks. So each wrong
+answer is shown to lose exactly its own question's points, and each correct variant none.
+
+Training Problem 4's network is the slow part of a grade, so entries that are not about Problem 4 are
+made on the *light* base: the reference with Problem 4 trained for zero epochs, which loses exactly
+``LIGHT_LOSES`` (the light base is itself an entry, so that is checked too).
 """
+
+from dataclasses import dataclass, field
+
+from catalogue_p4 import RIGHT as RIGHT_P4, WRONG as WRONG_P4
+from catalogue_p5 import MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
+
+
+@dataclass(frozen=True)
+class Entry:
+    overrides: dict
+    loses: frozenset = frozenset()
+    light: bool = True  # made on the light base (and so also loses LIGHT_LOSES)
+
+
+LIGHT = {"n_epochs": "n_epochs = 0\ntrain_losses, test_losses = [], []\n"}
+LIGHT_LOSES = frozenset({"q4_curves", "q4_accuracy"})
 
 WRONG = {
     "q1_grad": {"grad_sq_norm": "def grad_sq_norm(x):\n    return np.asarray(x, dtype=float)  # forgot the factor 2\n"},
@@ -40,9 +60,40 @@ RIGHT = {
 }
 
 
-# Problems 4 and 5 keep their entries in their own modules.
-from catalogue_p4 import RIGHT as RIGHT_P4, WRONG as WRONG_P4  # noqa: E402
-from catalogue_p5 import RIGHT as RIGHT_P5, WRONG as WRONG_P5  # noqa: E402
+# answers that reproduce what the public tests see instead of computing: the hidden inputs differ
+HARDCODED = {
+    "q1_grad": {"grad_sq_norm": "def grad_sq_norm(x):\n    return np.array([1.0, -2.0, 4.0])[: len(x)]\n"},
+    "q2_l1_loss": {"l1_loss": "def l1_loss(X, y, w):\n    return 10.0 if len(y) == 5 else 1.0\n"},
+    "q3b": {"squared_loss_grad": "def squared_loss_grad(ys, f_values, f_grads):\n    return np.full(13, 6.0 * len(ys))\n"},
+}
 
-WRONG = {**WRONG, **WRONG_P4, **WRONG_P5}
-RIGHT = {**RIGHT, **RIGHT_P4, **RIGHT_P5}
+# values of another type: numbers in any container are accepted; a string is graded, not a crash
+TYPES = [
+    Entry({"f_x2": "f_x2 = torch.tensor(-3.0)\n", "best_mu": "def best_mu(X):\n    return list(np.mean(X, axis=0))\n"}),
+    Entry({"f_x2": 'f_x2 = "-3"\n'}, frozenset({"q3c"})),
+    Entry({"grad_sq_norm": 'def grad_sq_norm(x):\n    return "2x"\n'}, frozenset({"q1_grad"})),
+    Entry({"theta_dataset1": 'theta_dataset1 = "W_H = [1, -1, 0, 0]"\n'}, frozenset({"q3a_1"})),
+]
+
+
+def entries():
+    """{label: Entry}: the whole manifest."""
+    catalogue = {"light_base": Entry({})}
+    for question, overrides in {**WRONG, **WRONG_P5}.items():
+        catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}))
+    for question, overrides in WRONG_P4.items():
+        catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}), light=False)
+    for question, label, overrides in MORE_WRONG_P5:
+        catalogue[f"wrong_{question}: {label}"] = Entry(overrides, frozenset({question}))
+    for question, overrides in HARDCODED.items():
+        catalogue[f"hardcoded_{question}"] = Entry(overrides, frozenset({question}))
+    for label, overrides in {**RIGHT, **RIGHT_P5}.items():
+        catalogue[f"right_{label}"] = Entry(overrides)
+    for label, overrides in RIGHT_P4.items():
+        catalogue[f"right_{label}"] = Entry(overrides, light=False)
+    for i, entry in enumerate(TYPES):
+        catalogue[f"types_{i}"] = entry
+    return catalogue
+
+
+CATALOGUE = entries()

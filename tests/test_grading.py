@@ -1,11 +1,11 @@
-"""The autograder, graded: the reference gets full marks, a blank notebook nothing, and each
-wrong answer loses exactly its own question's points."""
+"""The autograder, graded: the reference gets full marks, a blank notebook nothing, and every entry of
+the catalogue exactly the score vector the manifest says."""
 
 import nbformat
 import pytest
 
 import submissions
-from catalogue import RIGHT, WRONG
+from catalogue import CATALOGUE, LIGHT, LIGHT_LOSES, WRONG, WRONG_P4, WRONG_P5
 from conftest import REPO, scores
 
 
@@ -19,20 +19,9 @@ def full_marks(reference_results):
     return {t["name"]: t["max_score"] for t in reference_results["tests"] if "max_score" in t}
 
 
-def submission(built, tmp_path, overrides):
-    nb = submissions.make(built / "student_release" / "hw1.ipynb", f"{REPO}/solutions/hw1.ipynb", overrides)
-    path = tmp_path / "hw1.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
 def test_reference_scores_full_marks(reference_results, full_marks):
     assert scores(reference_results) == full_marks
     assert sum(full_marks.values()) > 0
-
-
-def test_filled_release_scores_full_marks(built, grade, tmp_path, full_marks):
-    assert scores(grade(submission(built, tmp_path, {}))) == full_marks
 
 
 def test_blank_release_scores_nothing(built, grade, full_marks):
@@ -40,18 +29,19 @@ def test_blank_release_scores_nothing(built, grade, full_marks):
     assert scores(results) == {q: 0 for q in full_marks}
 
 
-def test_catalogue_covers_every_autograded_question(full_marks):
-    assert set(WRONG) == set(full_marks)
+def test_catalogue_has_a_wrong_answer_for_every_autograded_question(full_marks):
+    assert set(WRONG) | set(WRONG_P4) | set(WRONG_P5) == set(full_marks)
 
 
-@pytest.mark.parametrize("question", sorted(WRONG))
-def test_wrong_answer_loses_exactly_its_points(question, built, grade, tmp_path, full_marks):
-    results = grade(submission(built, tmp_path, WRONG[question]))
-    assert scores(results) == {**full_marks, question: 0}
-    (test,) = [t for t in results["tests"] if t["name"] == question]
-    assert "❌" in test["output"], "the student should be told which hidden test failed"
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-def test_other_correct_answers_score_full_marks(label, built, grade, tmp_path, full_marks):
-    assert scores(grade(submission(built, tmp_path, RIGHT[label]))) == full_marks
+@pytest.mark.parametrize("label", sorted(CATALOGUE))
+def test_catalogue_entry_gets_exactly_its_score_vector(label, built, grade, tmp_path, full_marks):
+    entry = CATALOGUE[label]
+    overrides = {**(LIGHT if entry.light else {}), **entry.overrides}
+    nb = submissions.make(built / "student_release" / "hw1.ipynb", f"{REPO}/solutions/hw1.ipynb", overrides)
+    nbformat.write(nb, tmp_path / "hw1.ipynb")
+    results = grade(tmp_path / "hw1.ipynb")
+    lost = entry.loses | (LIGHT_LOSES if entry.light else frozenset())
+    assert scores(results) == {q: 0 if q in lost else points for q, points in full_marks.items()}
+    for test in results["tests"]:
+        if test["name"] in entry.loses:
+            assert "❌" in test["output"], f"{test['name']}: the student should be told which hidden test failed"

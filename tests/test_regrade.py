@@ -7,8 +7,12 @@ import shutil
 import subprocess
 import sys
 
-from conftest import REPO, offline
+import nbformat
+
 import build
+import submissions
+from catalogue import LIGHT
+from conftest import REPO, offline
 
 
 def regrade(built, submissions, out):
@@ -19,9 +23,10 @@ def regrade(built, submissions, out):
 
 def test_regrade_folder_into_csv_resumably_and_deterministically(built, tmp_path):
     export = tmp_path / "export"
+    light = submissions.make(built / "student_release" / "hw1.ipynb", f"{REPO}/solutions/hw1.ipynb", LIGHT)
     for i in (1, 2, 3):  # three copies of one submission: three gradings that must agree
         (export / f"submission_{i}").mkdir(parents=True)
-        shutil.copy(f"{REPO}/solutions/hw1.ipynb", export / f"submission_{i}" / "hw1.ipynb")
+        nbformat.write(light, export / f"submission_{i}" / "hw1.ipynb")
     (export / "submission_4").mkdir()
     shutil.copy(built / "student_release" / "hw1.ipynb", export / "submission_4")
     (export / "submission_5").mkdir()

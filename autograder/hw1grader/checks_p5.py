@@ -25,8 +25,8 @@ TOL_AUTOGRAD = 1e-6
 # near zero), so the same answers are compared with them more loosely.
 TOL_FD = 1e-4
 FD_STEP = 1e-5
-# q5_training: test accuracy after the hidden run. The reference reaches 80-85% (worst of 40 seeded
-# subsets and initialisations: 79.8%); chance is 10%; so 70% leaves a wide margin on both sides.
+# q5_training: test accuracy after the hidden run. The reference reaches 83% on average (worst of 40
+# hidden-input seeds, i.e. subsets, initialisations: 80.3%); chance is 10%: 70% leaves a wide margin.
 ACCURACY_THRESHOLD = 0.70
 
 LAYER_NAMES = ("layer 1 (W1, b1)", "layer 2 (W2, b2)", "layer 3 (W3, b3)")
@@ -66,7 +66,11 @@ def sigmoid(x):
 
 
 def cross_entropy(scores, y):
-    """The mean softmax cross-entropy of integer labels y (NumPy, for finite differences)."""
+    """The mean softmax cross-entropy of scores (N, C) with integer labels y (N,), in torch or NumPy."""
+    if not isinstance(scores, np.ndarray):
+        import torch
+
+        return torch.nn.functional.cross_entropy(scores, torch.tensor(y))
     shifted = scores - scores.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return -log_probs[np.arange(len(y)), y].mean()
@@ -81,24 +85,23 @@ def references(f, arrays, dout):
     return list(zip(autograd(f, arrays, dout), numeric))
 
 
-def gradient_verdict(data, function, cases, names, describe):
-    """Verdict on the recorded gradients `{name}{i}` against data from `cases`: for each case, a list of
-    (autograd, finite differences) per name."""
+def gradient_verdict(data, function, expected, names, describe):
+    """Verdict on the recorded gradients `{name}{i}`, given for each hidden input i the pair
+    (by autograd, by finite differences) of each name."""
     wrong = {}
-    for i, expected in enumerate(cases):
-        for name, (by_autograd, by_fd) in zip(names, expected):
+    for i, pairs in enumerate(expected):
+        for name, (by_autograd, by_fd) in zip(names, pairs):
             got = data.get(f"{name}{i}")
             if got is None or got.shape != by_autograd.shape:
                 wrong.setdefault(name, []).append((describe(i), float("inf")))
-                continue
-            error = max(rel_error(got, by_autograd), rel_error(got, by_fd))
-            if rel_error(got, by_autograd) > TOL_AUTOGRAD or rel_error(got, by_fd) > TOL_FD:
-                wrong.setdefault(name, []).append((describe(i), error))
+            elif rel_error(got, by_autograd) > TOL_AUTOGRAD or rel_error(got, by_fd) > TOL_FD:
+                wrong.setdefault(name, []).append((describe(i), rel_error(got, by_fd)))
     if wrong:
-        parts = [f"`{name}` on {len(w)} of {len(cases)} hidden inputs ({', '.join(d for d, _ in w)}; "
-                 f"rel_error to the numerical gradient up to {max(e for _, e in w):.2g})" for name, w in wrong.items()]
-        return Verdict(False, f"`{function}` gives a wrong " + "; a wrong ".join(parts) + ". Check it with the gradient check cell.")
-    return Verdict(True, f"`{function}` agrees with autograd and numerical gradients on all {len(cases)} hidden inputs.")
+        parts = [f"`{name}` is wrong on {len(w)} of {len(expected)} hidden inputs ({'; '.join(d for d, _ in w)}), "
+                 f"rel_error to the numerical gradient up to {max(e for _, e in w):.2g}" for name, w in wrong.items()]
+        return Verdict(False, f"`{function}`: " + "; ".join(parts) + ". Check it with the gradient check cell.")
+    return Verdict(True, f"`{function}` agrees with autograd and numerical gradients on all {len(expected)} "
+                         "hidden inputs.")
 
 
 def no_autodiff(ctx, roots, then):
@@ -126,24 +129,22 @@ def q5_sigmoid_backward(data, ctx):
     def values():
         cases = inputs_p5.sigmoid_cases()
         expected = [references(sigmoid, [x], dout) for x, dout in cases]
-        return gradient_verdict(data, "sigmoid_backward", expected, ("dx",), lambda i: f"x of shape {cases[i][0].shape}")
+        return gradient_verdict(data, "sigmoid_backward", expected, ("dx",),
+                                lambda i: f"x of shape {cases[i][0].shape}")
 
     return no_autodiff(ctx, ["sigmoid_backward", "sigmoid_forward"], values)
 
 
 @check("q5_softmax_ce")
 def q5_softmax_ce(data, ctx):
-    import torch
-
     def values():
         cases = inputs_p5.softmax_cases()
         wrong_loss = [i for i, (scores, y) in enumerate(cases)
                       if rel_error(data[f"loss{i}"], cross_entropy(scores, y)) > TOL_AUTOGRAD]
         if wrong_loss:
-            return Verdict(False, f"`softmax_cross_entropy` returns a wrong loss on {len(wrong_loss)} of {len(cases)} hidden "
-                                  "inputs: it should be the mean over the batch of -log(softmax(scores)[y]).")
-        ce = lambda s, y: torch.nn.functional.cross_entropy(s, torch.tensor(y)) if isinstance(s, torch.Tensor) else cross_entropy(s, y)
-        expected = [references(lambda s: ce(s, y), [scores], np.float64(1.0)) for scores, y in cases]
+            return Verdict(False, f"`softmax_cross_entropy` returns a wrong loss on {len(wrong_loss)} of {len(cases)} "
+                                  "hidden inputs: it should be the mean over the batch of -log(softmax(scores)[y]).")
+        expected = [references(lambda s: cross_entropy(s, y), [scores], np.float64(1.0)) for scores, y in cases]
         return gradient_verdict(data, "softmax_cross_entropy", expected, ("dscores",),
                                 lambda i: "N, C = {}, {}".format(*cases[i][0].shape))
 
@@ -177,17 +178,21 @@ def network_verdict(data, prefix=""):
             wrong.add("the loss")
         for k, expected in grads.items():
             got = data.get(f"{prefix}{k}_{i}")
-            if got is None or got.shape != expected.shape or rel_error(got, expected) > TOL_AUTOGRAD:
-                wrong.add(f"grads[{k!r}]" + (f" (shape {got.shape}, not {expected.shape})" if got is not None and got.shape != expected.shape else ""))
+            if got is not None and got.shape != expected.shape:
+                wrong.add(f"grads[{k!r}] (shape {got.shape}, not {expected.shape})")
+            elif got is None or rel_error(got, expected) > TOL_AUTOGRAD:
+                wrong.add(f"grads[{k!r}]")
     if wrong:
-        return False, f"On the hidden batches, {', '.join(sorted(wrong))} of `network_loss_and_grads` differ from autograd's."
+        return False, (f"On the hidden batches, {', '.join(sorted(wrong))} of `network_loss_and_grads` "
+                       "differ from autograd's.")
     return True, f"`network_loss_and_grads` agrees with autograd on all {len(cases)} hidden batches."
 
 
 def logged_calls(data):
     calls, i = [], 0
     while f"log{i}_fn" in data:
-        calls.append({"fn": inputs_p5.LAYER_FUNCTIONS[int(data[f"log{i}_fn"][0])], "cache": int(data[f"log{i}_cache"][0]),
+        calls.append({"fn": inputs_p5.LAYER_FUNCTIONS[int(data[f"log{i}_fn"][0])],
+                      "cache": int(data[f"log{i}_cache"][0]),
                       "in": [data[f"log{i}_in{j}"] for j in range(3) if f"log{i}_in{j}" in data],
                       "out": [data[f"log{i}_out{j}"] for j in range(3) if f"log{i}_out{j}" in data]})
         i += 1
@@ -227,21 +232,23 @@ def wiring_error(data):
         return "it does not call softmax_cross_entropy on the scores of layer 3 and the labels"
     loss, upstream = calls[top]["out"]
     # the backward pass: each backward must get its forward's cache and the gradient flowing into it
-    expected = {}
-    for layer in (3, 2, 1):
-        i = last("affine_backward", [upstream], cache=affine[layer])
+    def backward(fn, forward, upstream, where):
+        i = last(fn, [upstream], cache=forward)
         if i is None:
-            given = any(c["fn"] == "affine_backward" and c["cache"] == affine[layer] for c in calls)
-            return (f"affine_backward for {LAYER_NAMES[layer - 1]} " +
-                    ("is given the wrong upstream gradient" if given else "is never called with that layer's cache"))
-        upstream, expected[f"W{layer}"], expected[f"b{layer}"] = calls[i]["out"]
-        if layer > 1:
-            i = last("sigmoid_backward", [upstream], cache=act[layer - 1])
-            if i is None:
-                given = any(c["fn"] == "sigmoid_backward" and c["cache"] == act[layer - 1] for c in calls)
-                return (f"sigmoid_backward after {LAYER_NAMES[layer - 2]} " +
-                        ("is given the wrong upstream gradient" if given else "is never called with that sigmoid's cache"))
-            upstream = calls[i]["out"][0]
+            given = any(c["fn"] == fn and c["cache"] == forward for c in calls)
+            raise LookupError(f"{fn} {where} " + ("is given the wrong upstream gradient" if given
+                                                  else "is never called with its forward pass's cache"))
+        return calls[i]["out"]
+
+    expected = {}
+    try:
+        for layer in (3, 2, 1):
+            upstream, expected[f"W{layer}"], expected[f"b{layer}"] = backward(
+                "affine_backward", affine[layer], upstream, f"for {LAYER_NAMES[layer - 1]}")
+            if layer > 1:
+                (upstream,) = backward("sigmoid_backward", act[layer - 1], upstream, f"after {LAYER_NAMES[layer - 2]}")
+    except LookupError as e:
+        return str(e)
     if not same(data["s_loss"], loss):
         return "the loss it returns is not the one softmax_cross_entropy returned"
     for k, v in expected.items():
@@ -258,8 +265,9 @@ def q5_network_backward(data, ctx):
             return Verdict(True, message)
         wiring = wiring_error(data)
         if wiring is None:
-            return Verdict(True, "`network_loss_and_grads` composes the layer functions exactly as backpropagation does "
-                                 "(its gradients differ from autograd's only through a layer function, graded by its own question).")
+            return Verdict(True, "`network_loss_and_grads` composes the layer functions exactly as backpropagation "
+                                 "does (its gradients differ from autograd's only through a layer function, graded by "
+                                 "its own question).")
         return Verdict(False, f"{message} And {wiring}.")
 
     return no_autodiff(ctx, ["network_loss_and_grads"], values)
@@ -295,7 +303,8 @@ def loop_error(data):
         if all(same(after[k], before[k] + lr * grads[k]) for k in params):
             return where + "`sgd_train` moves the parameters up the gradient (+ lr * grad): SGD steps against it"
         if t + 1 == steps and all(same(after[k], params[k]) for k in params):
-            return where + "the params dict given to `sgd_train` is unchanged when it returns: update params[k] in place"
+            return where + ("the params dict given to `sgd_train` is unchanged when it returns: "
+                            "update params[k] in place")
         return where + f"the update after minibatch {t + 1} is not params[k] -= lr * grads[k] for every k"
     return None
 
@@ -321,11 +330,14 @@ def q5_training(data, ctx):
             return Verdict(False, error + ".")
         gradients_right, _ = network_verdict(data, prefix="grad_")
         if not gradients_right:
-            return Verdict(True, "`sgd_train` does SGD right (checked step by step on a synthetic problem). How far it trains "
-                                 "FashionMNIST is not judged, since the gradients of `network_loss_and_grads` are wrong: "
-                                 "see q5_network_backward and the layer questions.")
+            return Verdict(True, "`sgd_train` does SGD right (checked step by step on a synthetic problem). How "
+                                 "far it trains FashionMNIST is not judged, since the gradients of "
+                                 "`network_loss_and_grads` are wrong: see q5_network_backward and the layer questions.")
         if "trained_error" in data:
-            return Verdict(False, f"Training on FashionMNIST failed: {text(data, 'trained_error')}.")
+            error = text(data, "trained_error")
+            slow = "longer than" in error
+            hint = " Vectorise your functions over the minibatch (no loop over examples)." if slow else ""
+            return Verdict(False, f"Training on FashionMNIST failed: {error}.{hint}")
         before = test_accuracy(inputs_p5.training_init())
         after = test_accuracy({k[len("trained_"):]: v for k, v in data.items() if k.startswith("trained_")})
         summary = (f"{inputs_p5.EPOCHS} epochs of SGD on {inputs_p5.TRAIN_SUBSET} training images took test accuracy "
@@ -374,7 +386,8 @@ def notebook_definitions(code_cells):
                     bind(alias.asname or alias.name.split(".")[0], ast.Import(names=[alias]))
             elif isinstance(node, ast.ImportFrom):
                 for alias in node.names:
-                    bind(alias.asname or alias.name, ast.ImportFrom(module=node.module, names=[alias], level=node.level))
+                    alias_only = ast.ImportFrom(module=node.module, names=[alias], level=node.level)
+                    bind(alias.asname or alias.name, alias_only)
             elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
                 for header in [getattr(node, "target", None)] + [i.optional_vars for i in getattr(node, "items", [])]:
                     for name in ast.walk(header) if header is not None else []:
@@ -414,11 +427,12 @@ def autodiff_in(node):
             for module in modules:
                 if module.split(".")[0] in AUTODIFF_MODULES | {"importlib", "sys", "builtins"}:
                     return f"imports `{module}`"
-        if isinstance(sub, ast.Attribute) and sub.attr in AUTODIFF_ATTRIBUTES:
-            return f"uses `.{sub.attr}`"
     for name in sorted(free_names(node)):
         if name in AUTODIFF_MODULES or name in ESCAPES:
             return f"uses `{name}`"
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr in AUTODIFF_ATTRIBUTES:
+            return f"uses `.{sub.attr}`"
     return None
 
 

@@ -13,6 +13,16 @@ ATOL = 1e-9
 # Problem 3(a): every data point must be fit this closely.
 FIT_ATOL = 1e-6
 
+# Problem 4: the network the homework asks for, and how it is judged (checks_p4).
+ARCHITECTURE = [784, 256, 128, 64, 10]  # layer sizes
+MIN_ACCURACY = 0.85  # of the rebuilt model on the 10,000 test images; the reference reaches about 0.88
+REPORT_ATOL = 0.005  # how far the student's own test_accuracy may be from it (float32 vs float64, ties)
+# The student's model usually computes in float32, the rebuild in float64: outputs agree to ~1e-5;
+# a wrong activation or layer order is off by far more.
+OUTPUT_RTOL = 1e-3
+OUTPUT_ATOL = 1e-3
+PROBA_ATOL = 1e-4  # probabilities: against the model's own, and their sum against 1
+
 # The student room: limits on one submission's run. The whole grade must fit Gradescope's timeout
 # (10 minutes by default), so the notebook gets NOTEBOOK_TIMEOUT seconds in all, of which the
 # recording of answers after the last cell keeps RECORD_RESERVE; a cell still running when its share

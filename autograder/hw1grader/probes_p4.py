@@ -22,7 +22,7 @@ MAX_LOSSES = 100_000  # longer loss lists are not recorded (they cannot be one n
 # The test images the notebook itself loaded: torchvision keeps them under root/FashionMNIST/raw, and
 # the homework's root is ./FashionMNIST/. Altering this file only makes the model's recorded outputs
 # disagree with the clean room's own copy of the test set.
-TEST_IMAGES_FILE = "FashionMNIST/FashionMNIST/raw/t10k-images-idx3-ubyte"
+TEST_IMAGES_FILE = "FashionMNIST/FashionMNIST/raw/t10k-images-idx3-ubyte"  # fmnist.NOTEBOOK_ROOT's copy
 
 
 def model_images(test_images):

@@ -34,6 +34,11 @@ def call(fn, name, where, *args, **kwargs):
         raise ProbeError(f"`{name}` raised {type(e).__name__}: {e} (on {where})") from None
 
 
+def timed_out(error):
+    # the student room's time limit raises ProbeError too; it must end the probe, not be recorded and passed
+    return str(error).startswith("took longer than")
+
+
 def returned(value, name, what):
     if value is None:
         raise ProbeError(f"`{name}` returned None, not {what}: replace the ... with your code, and `return` {what}")
@@ -58,8 +63,10 @@ def q5_affine_backward(ns):
     record = {}
     for i, (x, w, b, dout) in enumerate(inputs_p5.affine_cases()):
         where = f"x of shape {x.shape}, w {w.shape}, b {b.shape}"
-        _, cache = unpack(call(forward, "affine_forward", where, x.copy(), w.copy(), b.copy()), 2, "affine_forward", "(out, cache)")
-        grads = unpack(call(backward, "affine_backward", where, dout.copy(), cache), 3, "affine_backward", "(dx, dw, db)")
+        out = call(forward, "affine_forward", where, x.copy(), w.copy(), b.copy())
+        _, cache = unpack(out, 2, "affine_forward", "(out, cache)")
+        grads = call(backward, "affine_backward", where, dout.copy(), cache)
+        grads = unpack(grads, 3, "affine_backward", "(dx, dw, db)")
         for name, grad, like in zip(("dx", "dw", "db"), grads, ("x", "w", "b")):
             shape = {"x": x, "w": w, "b": b}[like].shape
             record[f"{name}{i}"] = as_array(grad, f"`{name}` (for {where}), which has the shape of {like},", shape)
@@ -87,7 +94,8 @@ def q5_softmax_ce(ns):
         loss, dscores = unpack(call(fn, "softmax_cross_entropy", where, scores.copy(), y.copy()), 2,
                                "softmax_cross_entropy", "(loss, dscores)")
         record[f"loss{i}"] = as_array(loss, f"the loss (for {where})", ())
-        record[f"dscores{i}"] = as_array(dscores, f"`dscores` (for {where}), which has the shape of scores,", scores.shape)
+        record[f"dscores{i}"] = as_array(dscores, f"`dscores` (for {where}), which has the shape of scores,",
+                                         scores.shape)
     return record
 
 
@@ -101,8 +109,11 @@ def network_outputs(fn, prefix=""):
             loss, grads = unpack(call(fn, "network_loss_and_grads", where, copied(params), X.copy(), y.copy()), 2,
                                  "network_loss_and_grads", "(loss, grads)")
             record[f"{prefix}loss{i}"] = as_array(loss, f"the loss of `network_loss_and_grads` (on {where})", ())
-            record.update({f"{prefix}{k}_{i}": as_array(g, f"grads[{k!r}] (on {where})") for k, g in gradient_dict(grads).items()})
+            for k, g in gradient_dict(grads).items():
+                record[f"{prefix}{k}_{i}"] = as_array(g, f"grads[{k!r}] (on {where})")
     except ProbeError as e:
+        if timed_out(e):
+            raise
         return {f"{prefix}error": text_array(e)}
     return record
 
@@ -131,7 +142,8 @@ class StandIns:
         self.rng, self.calls = rng("q5_network_backward/stand-ins"), []
 
     def log(self, fn, inputs, outputs, cache):
-        self.calls.append((fn, [as_array(a, f"what `network_loss_and_grads` passes to `{fn}`") for a in inputs], outputs, cache))
+        inputs = [as_array(a, f"what `network_loss_and_grads` passes to `{fn}`") for a in inputs]
+        self.calls.append((fn, inputs, outputs, cache))
         return tuple(o.copy() for o in outputs)
 
     def random(self, *shape):
@@ -152,7 +164,8 @@ class StandIns:
         return out, Cache(len(self.calls) - 1, "sigmoid", (np.shape(x),))
 
     def softmax_cross_entropy(self, scores, y):
-        loss, dscores = self.log("softmax_cross_entropy", (scores, y), (self.random(), self.random(*np.shape(scores))), len(self.calls))
+        outputs = (self.random(), self.random(*np.shape(scores)))
+        loss, dscores = self.log("softmax_cross_entropy", (scores, y), outputs, len(self.calls))
         return float(loss), dscores
 
     def affine_backward(self, dout, cache):
@@ -172,10 +185,13 @@ def stand_in_run(ns, fn):
     saved = {name: ns.get(name) for name in inputs_p5.LAYER_FUNCTIONS}
     ns.update({name: getattr(stand_ins, name) for name in inputs_p5.LAYER_FUNCTIONS})
     try:
-        loss, grads = unpack(call(fn, "network_loss_and_grads", "stand-in layer functions", copied(params), X.copy(), y.copy()),
-                             2, "network_loss_and_grads", "(loss, grads)")
-        record = {"s_loss": as_array(loss, "the loss"), **{f"s_{k}": as_array(g, f"grads[{k!r}]") for k, g in gradient_dict(grads).items()}}
+        out = call(fn, "network_loss_and_grads", "stand-in layer functions", copied(params), X.copy(), y.copy())
+        loss, grads = unpack(out, 2, "network_loss_and_grads", "(loss, grads)")
+        record = {"s_loss": as_array(loss, "the loss")}
+        record.update({f"s_{k}": as_array(g, f"grads[{k!r}]") for k, g in gradient_dict(grads).items()})
     except ProbeError as e:
+        if timed_out(e):
+            raise
         return {"s_error": text_array(e)}
     finally:
         ns.update(saved)
@@ -204,13 +220,15 @@ def loop_run(train):
 
     def loss_and_grads(p, X_batch, y_batch):
         if len(calls) >= 100:
-            raise ProbeError("`sgd_train` called loss_and_grads more than 100 times on 2 epochs of 23 examples in minibatches of 5")
+            raise ProbeError(f"`sgd_train` called loss_and_grads more than 100 times for {inputs_p5.LOOP_EPOCHS} "
+                             f"epochs of {len(X)} examples in minibatches of {inputs_p5.LOOP_BATCH_SIZE}")
         try:
             snapshot = {k: as_array(p[k], f"params[{k!r}]") for k in params}
         except (KeyError, TypeError, IndexError):
             raise ProbeError("`sgd_train` should pass loss_and_grads the params dict it was given") from None
         grads = {k: source.normal(size=v.shape) for k, v in params.items()}
-        calls.append((snapshot, as_array(X_batch, "the minibatch of X"), as_array(y_batch, "the minibatch of y"), grads))
+        batch = as_array(X_batch, "the minibatch of X"), as_array(y_batch, "the minibatch of y")
+        calls.append((snapshot, *batch, grads))
         return float(source.normal()), copied(grads)
 
     trained = copied(params)
