@@ -6,10 +6,12 @@ In one run, alternately: the notebook executed plainly (nbclient, in a folder wi
 same notebook graded with the autograder zip (``otter run``: intake aside, everything Gradescope
 does). For each: wall time, CPU time (user + system of every process involved) and peak memory (the
 RSS of the whole process tree, sampled every 50 ms); medians over the repeats, and the ratio
-graded / plain. Prints a Markdown table for BENCHMARKS.md.
+graded / plain; and the kernel CPU time of each problem's cells in the plain run. Prints Markdown
+tables for BENCHMARKS.md.
 """
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -25,11 +27,24 @@ sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
 from hw1grader.config import thread_env  # noqa: E402
 
+# The plain run: the notebook as is, with a cell before each "## Problem N" heading (and one at the end)
+# that notes the kernel's CPU time, so that each problem's share can be reported.
 PLAIN = """
-import sys, nbformat
+import json, re, sys, nbformat
 from nbclient import NotebookClient
 nb = nbformat.read(sys.argv[1], as_version=4)
+cells = [nbformat.v4.new_code_cell("import time as _t; _cpu = [('start', _t.process_time())]")]
+for cell in nb.cells:
+    heading = re.match(r"## (Problem \\d+)", cell.source) if cell.cell_type == "markdown" else None
+    if heading:
+        cells.append(nbformat.v4.new_code_cell(f"_cpu.append(({heading.group(1)!r}, _t.process_time()))"))
+    cells.append(cell)
+cells.append(nbformat.v4.new_code_cell("_cpu.append(('end', _t.process_time())); print(__import__('json').dumps(_cpu))"))
+nb.cells = cells
 NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+marks = json.loads(nb.cells[-1].outputs[0]["text"])
+with open(sys.argv[3], "w") as f:
+    json.dump({('setup' if a[0] == 'start' else a[0]): b[1] - a[1] for a, b in zip(marks, marks[1:])}, f)
 """
 
 
@@ -63,12 +78,16 @@ def measure(command, cwd):
 
 
 def plain_run(notebook):
+    """measure() of the plain run, and {problem: kernel CPU s}."""
     work = tempfile.mkdtemp(prefix="hw1-bench-")
     shutil.copytree(os.path.join(REPO, "assignment", "data"), os.path.join(work, "data"))
     fmnist.seed_for_notebook(work)
     shutil.copy(notebook, work)
+    per_problem = os.path.join(work, "per_problem.json")
     try:
-        return measure([sys.executable, "-c", PLAIN, os.path.join(work, os.path.basename(notebook)), work], work)
+        figures = measure([sys.executable, "-c", PLAIN, os.path.join(work, os.path.basename(notebook)), work, per_problem], work)
+        with open(per_problem) as f:
+            return figures, json.load(f)
     finally:
         shutil.rmtree(work)
 
@@ -89,9 +108,11 @@ def main(argv=None):
     parser.add_argument("--autograder", default=os.path.join(REPO, "autograder", "hw1-autograder.zip"))
     args = parser.parse_args(argv)
 
-    runs = {"plain": [], "graded": []}
+    runs, problems = {"plain": [], "graded": []}, []
     for i in range(args.repeat):
-        runs["plain"].append(plain_run(args.notebook))
+        figures, per_problem = plain_run(args.notebook)
+        runs["plain"].append(figures)
+        problems.append(per_problem)
         runs["graded"].append(graded_run(args.notebook, args.autograder))
         print(f"run {i + 1}/{args.repeat}: plain {runs['plain'][-1][0]:.1f} s, graded {runs['graded'][-1][0]:.1f} s",
               file=sys.stderr)
@@ -104,6 +125,10 @@ def main(argv=None):
         print(f"| {k} | {med[k][0]:.1f} | {med[k][1]:.1f} | {med[k][2]:.0f} |")
     print(f"| graded / plain | {med['graded'][0] / med['plain'][0]:.2f} | {med['graded'][1] / med['plain'][1]:.2f} "
           f"| {med['graded'][2] / med['plain'][2]:.2f} |")
+    print("\nKernel CPU time of each problem's cells in the plain run (medians, s):\n")
+    print("| " + " | ".join(problems[0]) + " |")
+    print("|" + "---|" * len(problems[0]))
+    print("| " + " | ".join(f"{statistics.median(p[k] for p in problems):.1f}" for k in problems[0]) + " |")
 
 
 if __name__ == "__main__":
