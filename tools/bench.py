@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
 from hw1grader.config import thread_env  # noqa: E402
 
-# The plain run: the notebook as is, with a cell before each "## Problem N" heading (and one at the end)
+# The plain run: the notebook as is (less grader.export(), which grading skips), with a cell before each "## Problem N" heading (and one at the end)
 # that notes the kernel's CPU time, so that each problem's share can be reported.
 PLAIN = """
 import json, re, sys, nbformat
@@ -35,10 +35,11 @@ from nbclient import NotebookClient
 nb = nbformat.read(sys.argv[1], as_version=4)
 cells = [nbformat.v4.new_code_cell("import time as _t; _cpu = [('start', _t.process_time())]")]
 for cell in nb.cells:
-    heading = re.match(r"## (Problem \\d+)", cell.source) if cell.cell_type == "markdown" else None
+    heading = re.search(r"^## (Problem \\d+)", cell.source, re.M) if cell.cell_type == "markdown" else None
     if heading:
         cells.append(nbformat.v4.new_code_cell(f"_cpu.append(({heading.group(1)!r}, _t.process_time()))"))
-    cells.append(cell)
+    if "grader.export(" not in cell.source:  # exporting re-runs the whole notebook; grading skips it too
+        cells.append(cell)
 cells.append(nbformat.v4.new_code_cell("_cpu.append(('end', _t.process_time())); print(__import__('json').dumps(_cpu))"))
 nb.cells = cells
 NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
