@@ -32,7 +32,7 @@ SOFTMAX_NOT_DIVIDED = '''def softmax_cross_entropy(scores, y):
     return loss, dscores  # the loss is a mean, but the gradient is not divided by N
 '''
 
-NETWORK_SKIPS_SIGMOID = '''def network_loss_and_grads(params, X, y):
+NETWORK_FORWARD = '''def network_loss_and_grads(params, X, y):
     z1, cache_z1 = affine_forward(X, params["W1"], params["b1"])
     h1, cache_h1 = sigmoid_forward(z1)
     z2, cache_z2 = affine_forward(h1, params["W2"], params["b2"])
@@ -40,7 +40,9 @@ NETWORK_SKIPS_SIGMOID = '''def network_loss_and_grads(params, X, y):
     scores, cache_scores = affine_forward(h2, params["W3"], params["b3"])
     loss, dscores = softmax_cross_entropy(scores, y)
     grads = {}
-    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, cache_scores)
+'''  # the given forward pass, with which every network answer below starts
+
+NETWORK_SKIPS_SIGMOID = NETWORK_FORWARD + '''    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, cache_scores)
     dz2 = sigmoid_backward(dh2, cache_h2)
     dh1, grads["W2"], grads["b2"] = affine_backward(dz2, cache_z2)
     _, grads["W1"], grads["b1"] = affine_backward(dh1, cache_z1)  # the first sigmoid's backward is skipped
@@ -143,15 +145,7 @@ def affine_backward(dout, cache):
     loss.backward()
     return loss.item(), s.grad.numpy()
 '''}),
-    ("q5_network_backward", "a layer given another layer's cache", {"network_loss_and_grads": '''def network_loss_and_grads(params, X, y):
-    z1, cache_z1 = affine_forward(X, params["W1"], params["b1"])
-    h1, cache_h1 = sigmoid_forward(z1)
-    z2, cache_z2 = affine_forward(h1, params["W2"], params["b2"])
-    h2, cache_h2 = sigmoid_forward(z2)
-    scores, cache_scores = affine_forward(h2, params["W3"], params["b3"])
-    loss, dscores = softmax_cross_entropy(scores, y)
-    grads = {}
-    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, cache_scores)
+    ("q5_network_backward", "a layer given another layer's cache", {"network_loss_and_grads": NETWORK_FORWARD + '''    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, cache_scores)
     dz2 = sigmoid_backward(dh2, cache_h1)  # the first sigmoid's cache, not the second's
     dh1, grads["W2"], grads["b2"] = affine_backward(dz2, cache_z2)
     dz1 = sigmoid_backward(dh1, cache_h1)
