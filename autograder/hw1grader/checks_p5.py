@@ -1,8 +1,9 @@
 """Problem 5's checks (the clean room, see ``checks``): backpropagation by hand, in NumPy.
 
-Each layer's gradients are compared, on the hidden inputs, with two references computed here: torch
-autograd and central finite differences (CS231n's ``rel_error``). ``network_loss_and_grads`` is compared
-with autograd of the whole network, or, failing that, judged on how it wires the layer functions
+Each layer's gradients are compared, on the hidden inputs, with two references computed here: the
+exact gradient (the chain rule, in NumPy) and central finite differences (CS231n's ``rel_error``), so
+that a slip in one reference could not pass a wrong answer. ``network_loss_and_grads`` is compared with
+the exact gradients of the whole network, or, failing that, judged on how it wires the layer functions
 together (``probes_p5`` logs its calls to stand-in layers), so that a wrong layer costs only its own
 question. ``sgd_train`` is judged on its SGD steps (checked against random "gradients") and, when the
 student's gradients are right, on the test accuracy it reaches. No Problem 5 function may use
@@ -17,10 +18,11 @@ import numpy as np
 from . import inputs_p5
 from .checks import Verdict, check
 
-# A correct float64 answer is within rounding of autograd: worst rel_error measured over 1000 hidden-input
-# seeds, 2e-11 for a layer (looped or vectorised), 4e-10 for the whole network. The least wrong answers
+# A correct float64 answer is within rounding of the exact gradient: worst rel_error measured (against
+# torch autograd) over 1000 hidden-input seeds, 2e-11 for a layer (looped or vectorised), 4e-10 for the
+# whole network. The least wrong answers
 # measured (a sigmoid derivative missing its factor, a mis-scaled gradient) are off by more than 1e-2.
-TOL_AUTOGRAD = 1e-6
+TOL_EXACT = 1e-6
 # Finite differences add rounding and truncation error (worst measured: 2e-6, an affine gradient entry
 # near zero), so the same answers are compared with them more loosely.
 TOL_FD = 1e-4
@@ -52,55 +54,63 @@ def numeric_gradient_array(f, x, dout, h=FD_STEP):
     return grad
 
 
-def autograd(f, arrays, dout):
-    """Gradients of sum(f(*arrays) * dout) with respect to every array, by torch autograd."""
-    import torch
-
-    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
-    (f(*tensors) * torch.tensor(dout)).sum().backward()
-    return [t.grad.numpy() for t in tensors]
+def softmax(scores):
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def sigmoid(x):
-    return 1 / (1 + np.exp(-x)) if isinstance(x, np.ndarray) else 1 / (1 + (-x).exp())
+    return 1 / (1 + np.exp(-x))
 
 
 def cross_entropy(scores, y):
-    """The mean softmax cross-entropy of scores (N, C) with integer labels y (N,), in torch or NumPy."""
-    if not isinstance(scores, np.ndarray):
-        import torch
-
-        return torch.nn.functional.cross_entropy(scores, torch.tensor(y))
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return -log_probs[np.arange(len(y)), y].mean()
+    """The mean softmax cross-entropy of scores (N, C) with integer labels y (N,)."""
+    return -np.log(softmax(scores)[np.arange(len(y)), y]).mean()
 
 
-def references(f, arrays, dout):
-    """[(by autograd, by finite differences)] for the gradient with respect to each array."""
+def cross_entropy_grad(scores, y):
+    """d cross_entropy / d scores: (softmax - one-hot) / N."""
+    dscores = softmax(scores)
+    dscores[np.arange(len(y)), y] -= 1
+    return dscores / len(y)
+
+
+# The exact gradients of each layer, given its inputs and the upstream gradient dout (the clean room's
+# own; the student's process never sees them).
+def affine_grads(x, w, b, dout):
+    return [dout @ w.T, x.T @ dout, dout.sum(axis=0)]
+
+
+def sigmoid_grads(x, dout):
+    s = sigmoid(x)
+    return [dout * s * (1 - s)]
+
+
+def references(f, exact, arrays, dout):
+    """[(exact, by finite differences)] for the gradient of sum(f(*arrays) * dout) with respect to each array."""
     numeric = []
     for i in range(len(arrays)):
         args = [a.copy() for a in arrays]
         numeric.append(numeric_gradient_array(lambda v: f(*args[:i], v, *args[i + 1:]), args[i], dout))
-    return list(zip(autograd(f, arrays, dout), numeric))
+    return list(zip(exact, numeric))
 
 
 def gradient_verdict(data, function, expected, names, describe):
     """Verdict on the recorded gradients `{name}{i}`, given for each hidden input i the pair
-    (by autograd, by finite differences) of each name."""
+    (exact, by finite differences) of each name."""
     wrong = {}
     for i, pairs in enumerate(expected):
-        for name, (by_autograd, by_fd) in zip(names, pairs):
+        for name, (exact, by_fd) in zip(names, pairs):
             got = data.get(f"{name}{i}")
-            if got is None or got.shape != by_autograd.shape:
+            if got is None or got.shape != exact.shape:
                 wrong.setdefault(name, []).append((describe(i), float("inf")))
-            elif rel_error(got, by_autograd) > TOL_AUTOGRAD or rel_error(got, by_fd) > TOL_FD:
+            elif rel_error(got, exact) > TOL_EXACT or rel_error(got, by_fd) > TOL_FD:
                 wrong.setdefault(name, []).append((describe(i), rel_error(got, by_fd)))
     if wrong:
         parts = [f"`{name}` is wrong on {len(w)} of {len(expected)} hidden inputs ({'; '.join(d for d, _ in w)}), "
                  f"rel_error to the numerical gradient up to {max(e for _, e in w):.2g}" for name, w in wrong.items()]
         return Verdict(False, f"`{function}`: " + "; ".join(parts) + ". Check it with the gradient check cell.")
-    return Verdict(True, f"`{function}` agrees with autograd and numerical gradients on all {len(expected)} "
+    return Verdict(True, f"`{function}` agrees with the exact and the numerical gradients on all {len(expected)} "
                          "hidden inputs.")
 
 
@@ -117,7 +127,8 @@ def no_autodiff(ctx, roots, then):
 def q5_affine_backward(data, ctx):
     def values():
         cases = inputs_p5.affine_cases()
-        expected = [references(lambda x, w, b: x @ w + b, [x, w, b], dout) for x, w, b, dout in cases]
+        expected = [references(lambda x, w, b: x @ w + b, affine_grads(x, w, b, dout), [x, w, b], dout)
+                    for x, w, b, dout in cases]
         return gradient_verdict(data, "affine_backward", expected, ("dx", "dw", "db"),
                                 lambda i: "N, D, M = {}, {}, {}".format(*cases[i][0].shape, cases[i][1].shape[1]))
 
@@ -128,7 +139,7 @@ def q5_affine_backward(data, ctx):
 def q5_sigmoid_backward(data, ctx):
     def values():
         cases = inputs_p5.sigmoid_cases()
-        expected = [references(sigmoid, [x], dout) for x, dout in cases]
+        expected = [references(sigmoid, sigmoid_grads(x, dout), [x], dout) for x, dout in cases]
         return gradient_verdict(data, "sigmoid_backward", expected, ("dx",),
                                 lambda i: f"x of shape {cases[i][0].shape}")
 
@@ -140,26 +151,30 @@ def q5_softmax_ce(data, ctx):
     def values():
         cases = inputs_p5.softmax_cases()
         wrong_loss = [i for i, (scores, y) in enumerate(cases)
-                      if rel_error(data[f"loss{i}"], cross_entropy(scores, y)) > TOL_AUTOGRAD]
+                      if rel_error(data[f"loss{i}"], cross_entropy(scores, y)) > TOL_EXACT]
         if wrong_loss:
             return Verdict(False, f"`softmax_cross_entropy` returns a wrong loss on {len(wrong_loss)} of {len(cases)} "
                                   "hidden inputs: it should be the mean over the batch of -log(softmax(scores)[y]).")
-        expected = [references(lambda s: cross_entropy(s, y), [scores], np.float64(1.0)) for scores, y in cases]
+        expected = [references(lambda s: cross_entropy(s, y), [cross_entropy_grad(scores, y)], [scores], np.float64(1.0))
+                    for scores, y in cases]
         return gradient_verdict(data, "softmax_cross_entropy", expected, ("dscores",),
                                 lambda i: "N, C = {}, {}".format(*cases[i][0].shape))
 
     return no_autodiff(ctx, ["softmax_cross_entropy"], values)
 
 
-def network_by_autograd(params, X, y):
-    import torch
-
-    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
-    a1 = torch.sigmoid(torch.tensor(X) @ p["W1"] + p["b1"])
-    a2 = torch.sigmoid(a1 @ p["W2"] + p["b2"])
-    loss = torch.nn.functional.cross_entropy(a2 @ p["W3"] + p["b3"], torch.tensor(y))
-    loss.backward()
-    return loss.item(), {k: t.grad.numpy() for k, t in p.items()}
+def network_grads(params, X, y):
+    """The loss of the Problem 5 network and its exact gradients, by backpropagation in NumPy."""
+    a1 = sigmoid(X @ params["W1"] + params["b1"])
+    a2 = sigmoid(a1 @ params["W2"] + params["b2"])
+    scores = a2 @ params["W3"] + params["b3"]
+    grads = {}
+    upstream = cross_entropy_grad(scores, y)
+    for layer, inputs in ((3, a2), (2, a1), (1, X)):
+        grads[f"W{layer}"], grads[f"b{layer}"] = inputs.T @ upstream, upstream.sum(axis=0)
+        if layer > 1:
+            upstream = (upstream @ params[f"W{layer}"].T) * inputs * (1 - inputs)
+    return cross_entropy(scores, y), grads
 
 
 def text(data, key):
@@ -167,25 +182,25 @@ def text(data, key):
 
 
 def network_verdict(data, prefix=""):
-    """(right, message): the recorded network losses and gradients against autograd on every case."""
+    """(right, message): the recorded network losses and gradients against the exact ones on every case."""
     if f"{prefix}error" in data:
         return False, f"On the hidden inputs, {text(data, prefix + 'error')}."
     cases = inputs_p5.network_cases()
     wrong = set()
     for i, (params, X, y) in enumerate(cases):
-        loss, grads = network_by_autograd(params, X, y)
-        if rel_error(data[f"{prefix}loss{i}"], loss) > TOL_AUTOGRAD:
+        loss, grads = network_grads(params, X, y)
+        if rel_error(data[f"{prefix}loss{i}"], loss) > TOL_EXACT:
             wrong.add("the loss")
         for k, expected in grads.items():
             got = data.get(f"{prefix}{k}_{i}")
             if got is not None and got.shape != expected.shape:
                 wrong.add(f"grads[{k!r}] (shape {got.shape}, not {expected.shape})")
-            elif got is None or rel_error(got, expected) > TOL_AUTOGRAD:
+            elif got is None or rel_error(got, expected) > TOL_EXACT:
                 wrong.add(f"grads[{k!r}]")
     if wrong:
         return False, (f"On the hidden batches, {', '.join(sorted(wrong))} of `network_loss_and_grads` "
-                       "differ from autograd's.")
-    return True, f"`network_loss_and_grads` agrees with autograd on all {len(cases)} hidden batches."
+                       "differ from the exact ones.")
+    return True, f"`network_loss_and_grads` agrees with the exact gradients on all {len(cases)} hidden batches."
 
 
 def logged_calls(data):
@@ -266,7 +281,7 @@ def q5_network_backward(data, ctx):
         wiring = wiring_error(data)
         if wiring is None:
             return Verdict(True, "`network_loss_and_grads` composes the layer functions exactly as backpropagation "
-                                 "does (its gradients differ from autograd's only through a layer function, graded by "
+                                 "does (its gradients differ from the exact ones only through a layer function, graded by "
                                  "its own question).")
         return Verdict(False, f"{message} And {wiring}.")
 
