@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ZIP := autograder/hw1-autograder.zip
-# Debian packages: the real FashionMNIST, the student room's sandbox, and `ip` for offline tests
-SYSTEM_PACKAGES := dataset-fashion-mnist bubblewrap iproute2
+# Debian packages: the real FashionMNIST, the student room's sandbox, `ip` for offline tests, and
+# LaTeX (xelatex, pandoc) for the solutions PDF and grader.export(), poppler-utils to read PDFs in tests
+SYSTEM_PACKAGES := dataset-fashion-mnist bubblewrap iproute2 pandoc texlive-xetex texlive-latex-extra \
+	texlive-fonts-recommended texlive-plain-generic lmodern poppler-utils
 SUBMISSION ?=
 OUT ?= graded
 
@@ -44,4 +46,4 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 system:
-	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update && apt-get install -y $(SYSTEM_PACKAGES); }
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES); }

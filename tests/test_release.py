@@ -3,6 +3,7 @@
 import filecmp
 import json
 import re
+import subprocess
 import zipfile
 
 import nbformat
@@ -103,3 +104,28 @@ def test_zip_carries_the_data_and_the_lean_image(built):
     assert "environment.yml" not in names
     size_mb = (built / "autograder" / build.ZIP_NAME).stat().st_size / 2**20
     assert size_mb < 40, f"the zip is {size_mb:.0f} MB: the data should travel compressed"
+
+
+def pdf_text(path):
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_solutions_pdf_is_rendered_from_the_committed_solutions(tmp_path):
+    build.render_pdf(f"{REPO}/solutions/hw1.ipynb", tmp_path / build.SOLUTIONS_PDF)
+    committed = open(f"{REPO}/solutions/{build.SOLUTIONS_PDF}", "rb").read()
+    assert (tmp_path / build.SOLUTIONS_PDF).read_bytes() == committed, f"solutions/{build.SOLUTIONS_PDF} is stale: run `make release`"
+
+
+def test_solutions_pdf_has_every_written_answer_typeset_and_the_plots():
+    pdf = f"{REPO}/solutions/{build.SOLUTIONS_PDF}"
+    text = pdf_text(pdf)
+    for part in ("1(a)", "1(b)", "2(a)", "2(b)", "2(c)", "3(b)", "3(c)", "3(d)", "4(e)"):
+        assert part in text, f"the written answer of {part} is missing"
+    assert "∇" in text and "∑" in text and "‖" in text, "the equations are not typeset"
+    for raw in ("$", "\\nabla", "\\sum", "\\frac", "BEGIN SOLUTION", "BEGIN PROMPT", 'grader.check("q'):
+        assert raw not in text, f"{raw!r} left as text in the solutions PDF"
+    solutions = nbformat.read(f"{REPO}/solutions/hw1.ipynb", as_version=4)
+    plots = sum("image/png" in o.get("data", {}) for c in solutions.cells if c.cell_type == "code" for o in c.outputs)
+    listed = subprocess.run(["pdfimages", "-list", pdf], capture_output=True, text=True, check=True).stdout
+    images = sum(1 for line in listed.splitlines()[2:] if line.split()[2] == "image")
+    assert plots >= 4 and images == plots, f"{images} images in the PDF for the {plots} plots of the reference"

@@ -6,20 +6,25 @@
 2. ``student_release/``: the student notebook (solutions stripped, public tests only) and its data;
 3. ``autograder/hw1-autograder.zip``: otter's zip rewritten under a stable name, byte for byte the same
    on every build (sorted entries, fixed timestamps), with the ``hw1grader`` package added;
-4. ``solutions/hw1.ipynb``: the reference notebook with every test, executed, outputs kept.
+4. ``solutions/hw1.ipynb``: the reference notebook with every test, executed, outputs kept;
+5. ``solutions/hw1-solutions.pdf``: that notebook rendered for reading (written answers typeset, plots),
+   by otter's LaTeX exporter (xelatex), byte for byte the same for the same notebook.
 
 With ``--out DIR`` everything goes under DIR instead of the repository (the tests build this way and
 compare with what is committed).
 """
 
 import argparse
+import copy
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
@@ -34,6 +39,11 @@ EXECUTABLE = {"run_autograder", "setup.sh"}
 ZIP_OVERRIDES = ("run_otter.py", "run_autograder", "setup.sh", "requirements.txt")
 ZIP_DROPPED = ("environment.yml",)  # otter's conda environment: setup.sh does not use it
 FMNIST_IN_ZIP = "fashion-mnist/"  # the original .gz files, installed by setup.sh
+SOLUTIONS_PDF = "hw1-solutions.pdf"
+# Cells of the reference that are for students' use, not for reading: left out of the solutions PDF.
+PDF_LEFT_OUT = {"code": ("otter.Notebook(", "grader.check(", "grader.export("),
+                "markdown": ("_Type your answer here, replacing this text._",
+                             "Make sure you have run all cells in your notebook in order before running the cell below")}
 
 sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
@@ -80,12 +90,52 @@ def write_zip(otter_zip, dest):
 
 
 def execute(notebook_path, workdir):
-    """Execute a notebook in workdir (with its data and FashionMNIST beside it), in place."""
+    """Execute a notebook in workdir (with its data and FashionMNIST beside it), in place.
+
+    Its grader.check cells run the public tests only, as a student's would: the hidden tests are decided
+    by the clean room when grading (their code means nothing in a kernel), so they are taken out of the
+    notebook's metadata while it runs and put back after."""
     fmnist.seed_for_notebook(workdir)
     os.environ.update(thread_env())  # the kernel runs with the threads it gets when graded
     nb = nbformat.read(notebook_path, as_version=4)
-    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
+    all_tests = copy.deepcopy(nb.metadata.otter.tests)
+    for test in nb.metadata.otter.tests.values():
+        for suite in test["suites"]:
+            suite["cases"] = [case for case in suite["cases"] if not case["hidden"]]
     nbformat.write(nb, notebook_path)
+    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
+    nb.metadata.otter.tests = all_tests
+    nbformat.write(nb, notebook_path)
+
+
+def for_reading(source):
+    """A code cell of the reference without otter's solution markers and the students' prompt."""
+    lines, in_prompt = [], False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker.endswith(("# BEGIN PROMPT", "# END PROMPT")):
+            in_prompt = marker.endswith("# BEGIN PROMPT")
+        elif not in_prompt and not re.fullmatch(r"# (BEGIN|END) SOLUTION( NO PROMPT)?", marker):
+            lines.append(re.sub(r"\s*# SOLUTION$", "", line))
+    return "\n".join(lines)
+
+
+def render_pdf(notebook_path, pdf_path):
+    """The executed reference as a PDF for reading, without the cells of PDF_LEFT_OUT."""
+    from otter.export import export_notebook
+
+    nb = nbformat.read(notebook_path, as_version=4)
+    nb.cells = [c for c in nb.cells if not any(marker in c.source for marker in PDF_LEFT_OUT.get(c.cell_type, ()))]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = for_reading(cell.source)
+    with tempfile.TemporaryDirectory(prefix="hw1-pdf-") as scratch:
+        source = os.path.join(scratch, "hw1-solutions.ipynb")
+        nbformat.write(nb, source)
+        # a fixed date in the PDF, so that the same notebook gives the same bytes
+        with mock.patch.dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1"):
+            export_notebook(source, dest=os.path.join(scratch, SOLUTIONS_PDF), exporter_type="latex", filtering=False)
+        shutil.copy(os.path.join(scratch, SOLUTIONS_PDF), pdf_path)
 
 
 def build(out, run_solutions=True, zip_only=False, master=MASTER):
@@ -107,6 +157,7 @@ def build(out, run_solutions=True, zip_only=False, master=MASTER):
             # execute beside the data files, as a student would, then keep only the notebook
             execute(os.path.join(autograder, "hw1.ipynb"), autograder)
             shutil.copy(os.path.join(autograder, "hw1.ipynb"), solution)
+            render_pdf(solution, os.path.join(out, "solutions", SOLUTIONS_PDF))
 
 
 def main(argv=None):

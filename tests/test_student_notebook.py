@@ -1,0 +1,129 @@
+"""The student's side, in a real kernel: the released notebook runs top to bottom, grader.check teaches
+without telling, and grader.export() makes the zip and the PDF of the written answers, offline."""
+
+import ast
+import glob
+import re
+import shutil
+import subprocess
+import zipfile
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+from nbclient import NotebookClient
+
+import submissions
+from conftest import REPO
+from hw1grader import fmnist
+from hw1grader.config import thread_env
+from test_release import SOLUTION_TAG, solution_lines
+
+CHECK = re.compile(r'grader\.check\("(\w+)"\)')
+
+
+def run_release(built, folder, nb):
+    """Execute nb as hw1.ipynb in folder, beside the release's data, as a student's Jupyter would."""
+    shutil.copytree(built / "student_release" / "data", folder / "data")
+    fmnist.seed_for_notebook(str(folder))  # what the homework's download=True finds (offline)
+    nbformat.write(nb, folder / "hw1.ipynb")
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(folder)}})
+    with pytest.MonkeyPatch.context() as env:
+        for k, v in thread_env().items():
+            env.setenv(k, v)
+        client.execute()
+    return nb
+
+
+def text_of(cell):
+    parts = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "stream":
+            parts.append(o.text)
+        elif o.output_type == "error":
+            parts.append(f"{o.ename}: {o.evalue}")
+        else:
+            parts.append(o.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def checks(nb):
+    """{question: what its grader.check cell printed}"""
+    return {CHECK.search(c.source).group(1): text_of(c) for c in nb.cells
+            if c.cell_type == "code" and CHECK.search(c.source)}
+
+
+def assert_messages(code):
+    """The fixed text (12 characters or more) of the messages of a test's asserts."""
+    source = "\n".join(l[4:] for l in code.splitlines() if l.startswith((">>> ", "... ")))  # otter's doctest form
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            parts = node.msg.values if isinstance(node.msg, ast.JoinedStr) else [node.msg]
+            found += [p.value for p in parts if isinstance(p, ast.Constant) and len(str(p.value)) >= 12]
+    return found
+
+
+@pytest.fixture(scope="module")
+def filled(built, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("filled")
+    nb = submissions.make(built / "student_release" / "hw1.ipynb", f"{REPO}/solutions/hw1.ipynb")
+    return folder, run_release(built, folder, nb)
+
+
+@pytest.fixture(scope="module")
+def blank(built, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("blank")
+    return run_release(built, folder, nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4))
+
+
+def test_filled_notebook_runs_top_to_bottom_and_passes_every_public_test(filled, built):
+    _, nb = filled
+    errors = [(i, text_of(c)) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              and any(o.output_type == "error" for o in c.outputs)]
+    assert not errors, f"the filled-in release raised: {errors[0]}"
+    questions = nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4).metadata.otter.tests
+    shown = checks(nb)
+    assert set(shown) == set(questions), "every autograded question has its grader.check cell"
+    for question, output in shown.items():
+        assert "All test cases passed" in output, f"{question}: {output}"
+
+
+def test_blank_notebook_fails_every_public_test_with_a_message_and_no_answer(blank, built):
+    tests = nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4).metadata.otter.tests
+    solutions = nbformat.read(f"{REPO}/solutions/hw1.ipynb", as_version=4)
+    secret = {l.strip() for c in solutions.cells if SOLUTION_TAG in c.metadata.get("tags", []) for l in solution_lines(c)}
+    # what the public tests print of their own code is in the student's notebook already
+    shown = {l[4:].strip() for test in tests.values() for case in test["suites"][0]["cases"] for l in case["code"].splitlines()}
+    secret = {l for l in secret if len(l) >= 6} - shown
+    for question, output in checks(blank).items():
+        assert "All test cases passed" not in output and "failed" in output, f"{question} passes blank: {output}"
+        # the message is one of ours, written for the student, not only a traceback
+        messages = {m for case in tests[question]["suites"][0]["cases"] for m in assert_messages(case["code"])}
+        assert any(m in output for m in messages), f"{question}: no message that says what to fix:\n{output}"
+        leaked = [l for l in secret if l in output]
+        assert not leaked, f"{question}'s public tests show a solution line: {leaked}"
+
+
+def test_export_makes_the_zip_and_the_pdf_of_typeset_written_answers(filled):
+    folder, _ = filled
+    (export,) = glob.glob(str(folder / "hw1_*.zip"))
+    with zipfile.ZipFile(export) as zf:
+        assert {"hw1.ipynb", "hw1.pdf"} <= set(zf.namelist())
+    text = subprocess.run(["pdftotext", str(folder / "hw1.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    # the written answers are there, their LaTeX typeset: no dollar signs or commands left as text
+    assert "1(a)" in text and "4(e)" in text and "Loss curves" in text
+    assert "∇" in text and "∑" in text
+    for raw in ("$", "\\nabla", "\\sum", "\\frac", "\\|"):
+        assert raw not in text, f"{raw!r} in the PDF: the LaTeX was not typeset"
+
+
+def test_colab_set_up_cell_installs_the_pinned_grader_only_when_missing(built):
+    nb = nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    python = TransformerManager().transform_cell(first.source)
+    (pin,) = [l.strip() for l in open(f"{REPO}/requirements.txt") if l.startswith("otter-grader==")]
+    assert f"get_ipython().run_line_magic('pip', 'install --quiet {pin}')" in python
+    tree = compile(python, "setup", "exec")  # valid Python once IPython has read it
+    assert tree and re.search(r"try:\s+import otter\s+except ImportError:", python)
