@@ -3,6 +3,7 @@ without telling, and grader.export() makes the zip and the PDF of the written an
 
 import ast
 import glob
+import json
 import re
 import shutil
 import subprocess
@@ -127,3 +128,19 @@ def test_colab_set_up_cell_installs_the_pinned_grader_only_when_missing(built):
     assert f"get_ipython().run_line_magic('pip', 'install --quiet {pin}')" in python
     tree = compile(python, "setup", "exec")  # valid Python once IPython has read it
     assert tree and re.search(r"try:\s+import otter\s+except ImportError:", python)
+
+
+def test_export_without_latex_offers_the_zip_without_the_pdf(built, tmp_path):
+    release = nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4)
+    nbformat.write(release, tmp_path / "hw1.ipynb")  # what export reads
+    setup = next(c for c in release.cells if c.cell_type == "code")
+    no_latex = nbformat.v4.new_code_cell('import os\nos.environ["PATH"] = "/nonexistent"  # as on Colab: no xelatex\n'
+                                         'grader.export()')
+    nb = nbformat.v4.new_notebook(cells=[setup, no_latex], metadata=release.metadata)
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[1].outputs
+    assert not [o for o in outputs if o.output_type == "error"], text_of(nb.cells[1])
+    shown = json.dumps([o.get("data", {}) for o in outputs])
+    assert "application/vnd.jupyter.widget-view+json" in shown  # the "Continue export" button
+    assert release.metadata.otter.export_pdf_failure_message.startswith("Your notebook could not be turned into a PDF")

@@ -103,7 +103,8 @@ def execute(notebook_path, workdir):
         for suite in test["suites"]:
             suite["cases"] = [case for case in suite["cases"] if not case["hidden"]]
     nbformat.write(nb, notebook_path)
-    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
+    NotebookClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": workdir}}).execute()
     nb.metadata.otter.tests = all_tests
     nbformat.write(nb, notebook_path)
 
