@@ -34,6 +34,10 @@ class CleanRoom(AbstractOtterPlugin):
     def before_grading(self, config):
         self.seed = config.seed
         self.support = os.path.join(config.autograder_dir, "source", "files")
+        # what the student room must not read (uid mode): otter's folder, with the tests, the original
+        # submission and the results, and the folder this package comes from (on Gradescope the same;
+        # in a checkout of the repository, autograder/)
+        self.grader_dirs = [config.autograder_dir, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
 
     def before_execution(self, submission):
         # the code as submitted, read before it runs and can rewrite its own file
@@ -44,7 +48,8 @@ class CleanRoom(AbstractOtterPlugin):
         workdir = os.path.join(self.room, "work")
         shutil.copytree(os.path.dirname(self.submission_path), workdir, symlinks=True)
         fmnist.seed_for_notebook(workdir)  # where the homework's loading code looks, offline
-        self.summary = run_student_room(os.path.join(workdir, os.path.basename(self.submission_path)), self.room, self.seed)
+        self.summary = run_student_room(os.path.join(workdir, os.path.basename(self.submission_path)), self.room,
+                                        self.seed, self.grader_dirs)
         return nbformat.v4.new_notebook()
 
     def after_grading(self, results):
@@ -58,7 +63,8 @@ class CleanRoom(AbstractOtterPlugin):
                 for tc in test_file.test_cases
             ]
             test_file.update_score(sum(tc.points for tc in test_file.test_cases if tc.hidden) if verdict.passed else 0)
-        results.set_output(f"Your notebook: {self.summary}")
+        results.set_output(f"Your notebook: {self.summary}\n"
+                           f'It ran {sandbox.WALLS[sandbox.mode()]} (sandbox mode "{sandbox.mode()}").')
         shutil.rmtree(self.room, ignore_errors=True)
 
 
@@ -67,10 +73,11 @@ def public_result(test_case, shown):
     return TestCaseResult(test_case, str(result.get("message", "not run"))[:2000], result.get("passed") is True)
 
 
-def run_student_room(notebook, room, seed):
+def run_student_room(notebook, room, seed, grader_dirs=()):
     """Run the student room on a notebook, inside the sandbox's walls; a summary for the student.
 
     The room's record goes to room/record; it imports the student-side modules from a copy in room/lib.
+    In uid mode, grader_dirs are closed to it first.
     """
     record_dir = os.path.join(room, "record")
     os.makedirs(record_dir)
@@ -81,22 +88,35 @@ def run_student_room(notebook, room, seed):
     if seed is not None:
         command += ["--seed", str(seed)]
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("HW1_")}
+    env.update(thread_env(), PYTHONPATH=library)
+    uid = None
+    if sandbox.mode() == "uid":
+        uid = sandbox.room_uid(room)
+        home = os.path.join(room, "home")  # for Jupyter's connection files, IPython, matplotlib
+        os.makedirs(home)
+        env.update(HOME=home, TMPDIR=home, MPLCONFIGDIR=home)
+        sandbox.close(grader_dirs)
+        sandbox.hand_over(room, uid, writable=[workdir, record_dir, home], readable=[library])
     proc = subprocess.Popen(sandbox.enclose(command, library=library, workdir=workdir, record_dir=record_dir),
-                            cwd=workdir, env={**env, **thread_env(), "PYTHONPATH": library},
-                            start_new_session=True,
+                            cwd=workdir, env=env, start_new_session=True, **sandbox.as_user(uid),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    timed_out = False
     try:
         proc.wait(timeout=NOTEBOOK_TIMEOUT + 30)
-        summary = read_small(os.path.join(record_dir, "summary.txt"))[:2000]
     except subprocess.TimeoutExpired:
-        summary = f"it did not finish within the time limit ({NOTEBOOK_TIMEOUT} s) and was stopped."
+        timed_out = True
     finally:
         try:  # whatever the room started, it ends now (inside the walls, the namespace already ended it)
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         proc.wait()
-    return summary or "it could not be run."
+        if uid is not None:  # processes that left the session too; then the record is no longer theirs
+            sandbox.end(uid)
+            sandbox.take_back(record_dir)
+    if timed_out:
+        return f"it did not finish within the time limit ({NOTEBOOK_TIMEOUT} s) and was stopped."
+    return read_small(os.path.join(record_dir, "summary.txt"))[:2000] or "it could not be run."
 
 
 def read_small(path, limit=1 << 20):
