@@ -2,22 +2,29 @@
 
 Each attack is the blank student release with attack cells added: whatever it does, it must score 0
 on every question (it answers none honestly), and the grade must not carry anything it could only
-have read from the grader's side. One attack per class of the threat model (issue 6).
+have read from the grader's side. One attack per class of the threat model (issue 6), in each sandbox
+mode that must stop it: "bwrap" (namespaces) and "uid" (root without namespaces: the room runs as a
+user of its own).
 """
 
 import os
+import shutil
 import subprocess
+import sys
+import sysconfig
+import tempfile
 
 import nbformat
 import pytest
 
 from conftest import scores
+from hw1grader import sandbox
 
 ATTACKS = {
     # the attack reported in the issue: otter's test results patched in the student's kernel
     "patch_otter_results": '''
 import otter.test_files.abstract_test as _at
-_orig = _at.TestCaseResult.__init__
+_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # cell runs twice
 def _init(self, *a, **k):
     _orig(self, *a, **k)
     self.passed = True
@@ -64,26 +71,30 @@ os.fork() == 0 and (time.sleep(5), forge(), os._exit(0))
     # files replaced: tests, records, results, anything writable it can find
     "replace_files": '''
 import glob, os
-for path in glob.glob("tests/*.py"):
-    open(path, "w").write("test = {'name': os.path.basename(path)[:-3], 'points': 0, 'suites': []}")
-for d in glob.glob("/tmp/hw1-room-*/record") + ["."]:
-    open(os.path.join(d, "public.json"), "w").write("{}")
-for path in glob.glob("/**/results.json", recursive=True) + glob.glob("/**/otter_config.json", recursive=True):
-    try: open(path, "w").write('{"score": 100}')
+def overwrite(path, text):
+    try: open(path, "w").write(text)
     except OSError: pass
+for path in glob.glob("tests/*.py"):
+    overwrite(path, "test = {'name': os.path.basename(path)[:-3], 'points': 0, 'suites': []}")
+for d in glob.glob("/tmp/hw1-room-*/record") + ["."]:
+    overwrite(os.path.join(d, "public.json"), "{}")
+for root, dirs, files in os.walk("/"):
+    if root.startswith(("/proc", "/sys", "/dev")): dirs[:] = []; continue
+    for name in {"results.json", "otter_config.json"} & set(files):
+        overwrite(os.path.join(root, name), '{"score": 100}')
 ''',
     # reading what the grader knows, and showing it through the public tests' messages
     "read_secrets": '''
 import os, otter.test_files.abstract_test as _at
 found = []
 for root, dirs, files in os.walk("/"):
-    if root.startswith(("/proc", "/sys", "/dev", "/usr")): continue
+    if root.startswith(("/proc", "/sys", "/dev", "/usr")): dirs[:] = []; continue
     for name in files:
         if name in ("checks.py", "plugin.py", "hw1-autograder.zip", "otter_config.json") or name.endswith(".ipynb"):
             path = os.path.join(root, name)
             try: found.append(path + ":" + open(path, errors="replace").read()[:20000])
             except OSError: pass
-_orig = _at.TestCaseResult.__init__
+_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # cell runs twice
 def _init(self, *a, **k):
     _orig(self, *a, **k)
     self.message = "\\n".join(found)
@@ -106,6 +117,65 @@ for d in glob.glob("/tmp/hw1-room-*/record"):
 SECRETS = ("def q1_grad(data, ctx)", "from .config import", '"W_H": [1, -1, 0, 0]', "root:x:0:0", "HACKED")
 
 
+def runs_as_room_user(python):
+    """Whether a room's user could start this Python with the packages grading needs."""
+    probe = [python, "-c", "import nbclient, numpy"]
+    user = sandbox.as_user(sandbox.room_uid("test"))
+    try:
+        return subprocess.run(probe, cwd="/", env={}, capture_output=True, **user).returncode == 0
+    except PermissionError:  # the interpreter itself is out of reach
+        return False
+
+
+@pytest.fixture(scope="session")
+def room_python():
+    """A Python that uid mode's room can run, with this environment's packages: this one, or when it lives
+    where other users cannot go (pyenv's, under /root), a venv of the system's Python of the same minor
+    version (the packages' binaries fit it) that adds this environment's site-packages. None when we are
+    not root (no uid mode) or there is no such Python."""
+    if os.geteuid() != 0:
+        yield None
+        return
+    if runs_as_room_user(sys.executable):
+        yield sys.executable
+        return
+    base = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    venv = tempfile.mkdtemp(prefix="hw1-python-")
+    os.chmod(venv, 0o755)
+    site_packages = os.path.join(venv, "lib", os.path.basename(base), "site-packages")
+    os.makedirs(site_packages)
+    os.makedirs(os.path.join(venv, "bin"))
+    with open(os.path.join(venv, "pyvenv.cfg"), "w") as f:
+        f.write(f"home = {os.path.dirname(base)}\ninclude-system-site-packages = false\n")
+    with open(os.path.join(site_packages, "hw1_tests.pth"), "w") as f:
+        f.write(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    python = os.path.join(venv, "bin", "python")
+    os.symlink(base, python)
+    with open(os.path.join(venv, "bin", "otter"), "w") as f:  # what the grade fixture runs
+        f.write(f"#!{python}\nimport sys\nfrom otter.cli import cli\nsys.exit(cli())\n")
+    os.chmod(os.path.join(venv, "bin", "otter"), 0o755)
+    yield python if os.path.exists(base) and runs_as_room_user(python) else None
+    shutil.rmtree(venv)
+
+
+@pytest.fixture(params=["bwrap", "uid"])
+def mode(request, monkeypatch, room_python):
+    """The sandbox mode a test grades in (HW1_SANDBOX reaches the grading process, which starts the room)."""
+    if request.param == "bwrap" and not sandbox.bwrap_works():
+        pytest.skip("bubblewrap cannot make namespaces here")
+    if request.param == "uid":
+        if room_python is None:
+            pytest.skip("uid mode needs root and a Python that other users can run")
+        monkeypatch.setattr(sys, "executable", room_python)  # the grade fixture grades with sys.executable
+    monkeypatch.setenv("HW1_SANDBOX", request.param)
+    return request.param
+
+
+def ran_in(mode, results):
+    """Whether the grading output says the student room was walled in as mode says."""
+    return f'sandbox mode "{mode}"' in results["output"]
+
+
 def attacked(built, tmp_path, source):
     nb = nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4)
     nb.cells.insert(1, nbformat.v4.new_code_cell(source))
@@ -116,17 +186,74 @@ def attacked(built, tmp_path, source):
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_attack_gains_nothing(attack, built, grade, tmp_path):
+def test_attack_gains_nothing(attack, mode, built, grade, tmp_path):
     results = grade(attacked(built, tmp_path, ATTACKS[attack]))
+    assert ran_in(mode, results), results["output"]
     assert scores(results) and set(scores(results).values()) == {0}, scores(results)
     text = str(results)
     leaked = [s for s in SECRETS if s in text]
     assert not leaked, f"the results show what only the grader holds: {leaked}"
 
 
-def test_nothing_outlives_the_student_room(built, grade, tmp_path):
-    marker = f"hw1-survivor-{os.getpid()}"
+def test_nothing_outlives_the_student_room(mode, built, grade, tmp_path):
+    marker = f"hw1-survivor-{os.getpid()}-{mode}"
     source = f'import subprocess\nsubprocess.Popen(["sh", "-c", "exec -a {marker} sleep 600"], start_new_session=True)\n'
-    grade(attacked(built, tmp_path, source))
+    results = grade(attacked(built, tmp_path, source))
+    assert ran_in(mode, results) and "could not be run" not in results["output"], results["output"]
     survivors = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
     assert not survivors, f"processes started by the submission outlived grading: {survivors}"
+
+
+# Where the grader's code is, as a submission can learn it: the known places (Gradescope's, and otter
+# run's folders in /tmp), the Python path it inherits, and the command lines of every process (otter
+# run's names the autograder zip, Gradescope's run_otter.py). It tries to read each, and shows in the
+# public tests' messages the uid it ran as and what it got from every path that exists.
+READ_GRADER_CODE = '''
+import glob, os, sys, otter.test_files.abstract_test as _at
+paths = ["/autograder/source/hw1grader/checks.py"]
+paths += [os.path.join("/tmp", d, "autograder", "source", "hw1grader", "checks.py") for d in os.listdir("/tmp")]
+paths += [os.path.join(p, "hw1grader", "checks.py") for p in sys.path if p]
+for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+    try: args = [a for a in open(cmdline).read().split("\\0") if a.startswith("/")]
+    except OSError: continue
+    paths += [a for a in args if a.endswith(".zip")]
+    paths += [os.path.join(os.path.dirname(a), "hw1grader", "checks.py") for a in args if a.endswith("run_otter.py")]
+seen = []
+for path in dict.fromkeys(paths):
+    try: seen.append(f"{path}: read " + open(path, errors="replace").read(20000))
+    except (FileNotFoundError, NotADirectoryError): pass
+    except OSError as e: seen.append(f"{path}: {type(e).__name__}")
+_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # cell runs twice
+def _init(self, *a, **k):
+    _orig(self, *a, **k)
+    self.message = f"uid {os.getuid()}\\n" + "\\n".join(seen)
+_at.TestCaseResult.__init__ = _init
+'''
+
+
+@pytest.mark.parametrize("mode", ["uid"], indirect=True)
+def test_room_user_cannot_read_the_grader(mode, built, grade, tmp_path):
+    results = grade(attacked(built, tmp_path, READ_GRADER_CODE))
+    assert ran_in(mode, results) and "could not be run" not in results["output"], results["output"]
+    lines = [line.strip() for t in results["tests"] for line in t.get("output", "").splitlines()]
+    uids = {int(line.split()[1]) for line in lines if line.startswith("uid ")}
+    assert uids and all(uid in sandbox.ROOM_UIDS for uid in uids), f"the room did not run as a user of its own: {uids}"
+    assert not [line for line in lines if ": read " in line], "the room's user read the grader's files"
+    closed = [line.rsplit(": ", 1)[0] for line in lines if line.endswith("checks.py: PermissionError")]
+    assert any(os.path.isfile(path) for path in closed), \
+        f"the submission did not find the grader's checks.py (closed: {closed}): the test no longer looks where it is"
+    leaked = [s for s in SECRETS if s in str(results)]
+    assert not leaked, f"the results show what only the grader holds: {leaked}"
+
+
+def test_record_keeps_no_hard_link(tmp_path):
+    """A hard link in the record could name a file only root may read (where fs.protected_hardlinks is
+    off, the room's user may make one): take_back drops it before the clean room reads as root."""
+    secret, record = tmp_path / "secret", tmp_path / "record"
+    secret.write_text("root:x:0:0")
+    record.mkdir()
+    (record / "q1_grad.npz").write_bytes(b"written by the room")
+    os.link(secret, record / "summary.txt")
+    sandbox.take_back(str(record))
+    assert sorted(os.listdir(record)) == ["q1_grad.npz"] and secret.exists()
+    assert (record.stat().st_uid, record.stat().st_mode & 0o777) == (0, 0o700)
