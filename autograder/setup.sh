@@ -15,6 +15,8 @@ cp /autograder/source/fashion-mnist/*.gz /usr/share/datasets/fashion-mnist/
 
 # Python 3.11.7, the version the package is tested with
 python3 -m pip install uv==0.13.9
+# outside /root (0700), so that the student room can run it as a user of its own (sandbox mode uid)
+export UV_PYTHON_INSTALL_DIR=/opt/uv-python
 uv python install 3.11.7
 uv venv --python 3.11.7 /opt/hw1-venv
 uv pip install --python /opt/hw1-venv/bin/python --index-strategy unsafe-best-match \

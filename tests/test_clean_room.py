@@ -257,3 +257,25 @@ def test_record_keeps_no_hard_link(tmp_path):
     sandbox.take_back(str(record))
     assert sorted(os.listdir(record)) == ["q1_grad.npz"] and secret.exists()
     assert (record.stat().st_uid, record.stat().st_mode & 0o777) == (0, 0o700)
+
+
+def test_otter_log_in_an_export_zip_is_never_unpickled(built, grade, tmp_path):
+    """otter reads a submission's .OTTER_LOG with dill in the grader's own process: a crafted one would
+    run there, as the grader, before any sandbox. The plugin deletes it first."""
+    import pickle
+    import zipfile
+
+    marker = tmp_path / "unpickled"
+
+    class Payload:
+        def __reduce__(self):
+            return exec, (f"open({str(marker)!r}, 'w').write('ran in the grader')",)
+
+    export = tmp_path / "hw1_2023_09_29T17_00_00.zip"
+    with zipfile.ZipFile(export, "w") as zf:
+        zf.write(built / "student_release" / "hw1.ipynb", "hw1.ipynb")
+        zf.writestr(".OTTER_LOG", pickle.dumps(Payload()))
+    for intake in (False, True):  # `otter run` on the zip, and the Gradescope-like entry point
+        results = grade(export, intake=intake)
+        assert not marker.exists(), "the submission's .OTTER_LOG was unpickled by the grader"
+        assert set(scores(results).values()) == {0}

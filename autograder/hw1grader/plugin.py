@@ -3,8 +3,9 @@
 otter_config.json names it (``plugins: [hw1grader.plugin.CleanRoom]``), so ``otter run`` and
 Gradescope both grade through it:
 
+- ``before_grading``: the submission's otter log is deleted and otter's own kernel skipped (``otter_hooks``).
 - ``before_execution``: the submission runs in the student room, a separate process, which records
-  its answers; otter is handed an empty notebook instead, so otter's own kernel runs no student code.
+  its answers; otter is handed an empty notebook instead, so otter runs no student code.
 - ``after_grading``: every hidden test's verdict comes from the clean room, and each question's score
   is the points of the hidden tests the clean room passed. Public tests (worth no points) show what
   they showed in the student room.
@@ -22,7 +23,7 @@ import nbformat
 from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
-from . import checks, fmnist, sandbox
+from . import checks, fmnist, otter_hooks, sandbox
 from .config import NOTEBOOK_TIMEOUT, thread_env
 
 # what the student room inherits of the grader's environment
@@ -38,6 +39,8 @@ class CleanRoom(AbstractOtterPlugin):
         # submission and the results, and the folder this package comes from (on Gradescope the same;
         # in a checkout of the repository, autograder/)
         self.grader_dirs = [config.autograder_dir, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+        otter_hooks.forget_log(os.path.dirname(self.submission_path))  # before otter unpickles it
+        otter_hooks.skip_otters_kernel()
 
     def before_execution(self, submission):
         # the code as submitted, read before it runs and can rewrite its own file
