@@ -33,8 +33,8 @@ TOL_EXACT = 1e-6
 # near zero), so the same answers are compared with them more loosely.
 TOL_FD = 1e-4
 FD_STEP = 1e-5
-# q5_training: test accuracy after the hidden run. The reference reaches 83% on average (worst of 40
-# hidden-input seeds, i.e. subsets, initialisations: 80.3%); chance is 10%: 70% leaves a wide margin.
+# q5_training: test accuracy after the hidden run (inputs_p5: 3 epochs on 10,000 images). The reference
+# reaches 76.5% on average, 74.2% at worst over 12 draws of subset and initialisation; chance is 10%.
 MIN_ACCURACY_P5 = 0.70
 
 # The student room: limits on one submission's run. The whole grade must fit Gradescope's timeout

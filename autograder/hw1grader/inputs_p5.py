@@ -15,9 +15,12 @@ SIZES = (784, 32, 32, 10)
 LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid_forward", "sigmoid_backward", "softmax_cross_entropy")
 
 # q5_training's hidden run: the student's `sgd_train` with their `network_loss_and_grads`, from
-# `training_init()` on `training_subset()` (the notebook trains the same way on its own subset).
-TRAIN_SUBSET = 20000  # training images
-EPOCHS = 5
+# `training_init()` on `training_subset()` (the notebook trains the same way on a larger subset). A
+# third of the notebook's run, since grading pays for it on top of the notebook: the reference reaches
+# 76.5% test accuracy on average, 74.2% at worst over 12 draws (20,000 images and 5 epochs: 82%, at
+# three times the CPU time), against config.MIN_ACCURACY_P5.
+TRAIN_SUBSET = 10000  # training images
+EPOCHS = 3
 LR = 0.5
 BATCH_SIZE = 32  # small enough that NumPy's matrix products stay single-threaded (fast on a busy machine)
 SHUFFLE_SEED = 0
