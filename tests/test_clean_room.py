@@ -185,8 +185,16 @@ def attacked(built, tmp_path, source):
     return path
 
 
+# Attacks on the walls (files, processes, what can be read) run in every mode; attacks inside the
+# student's own kernel (patches, rigged values, leaving early) meet the same clean room in every mode,
+# so they run in the default mode only: that keeps the suite's time down.
+WALL_ATTACKS = {"exit_hooks_threads_daemons", "replace_files", "read_secrets", "symlinked_records"}
+
+
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_attack_gains_nothing(attack, mode, built, grade, tmp_path):
+    if mode != "bwrap" and attack not in WALL_ATTACKS:
+        pytest.skip("an attack inside the kernel: the clean room is the same in every mode (run in bwrap)")
     results = grade(attacked(built, tmp_path, ATTACKS[attack]))
     assert ran_in(mode, results), results["output"]
     assert scores(results) and set(scores(results).values()) == {0}, scores(results)

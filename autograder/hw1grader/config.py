@@ -34,8 +34,10 @@ TOL_EXACT = 1e-6
 TOL_FD = 1e-4
 FD_STEP = 1e-5
 # q5_training: test accuracy after the hidden run (inputs_p5: 3 epochs on 10,000 images). The reference
-# reaches 76.5% on average, 74.2% at worst over 12 draws of subset and initialisation; chance is 10%.
-MIN_ACCURACY_P5 = 0.70
+# reaches 76.5% on average, 74.2% at worst over 12 draws of subset and initialisation, and a correct
+# sgd_train that shuffles its own way reached 70.0% on the hidden draw; chance is 10%. The SGD steps
+# themselves are checked exactly (checks_p5.loop_error): this bar only confirms that training learns.
+MIN_ACCURACY_P5 = 0.60
 
 # The student room: limits on one submission's run. The whole grade must fit Gradescope's timeout
 # (10 minutes by default), so the notebook gets NOTEBOOK_TIMEOUT seconds in all, of which the

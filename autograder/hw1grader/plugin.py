@@ -91,7 +91,9 @@ def run_student_room(notebook, room, seed, grader_dirs=()):
     if seed is not None:
         command += ["--seed", str(seed)]
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("HW1_")}
-    env.update(thread_env(), PYTHONPATH=library)
+    # Agg: figures are not rendered to PNG after each cell, as Jupyter's inline backend would; grading
+    # reads no plot, and rendering them cost a second or more of every grade
+    env.update(thread_env(), PYTHONPATH=library, MPLBACKEND="Agg")
     uid = None
     if sandbox.mode() == "uid":
         uid = sandbox.room_uid(room)
