@@ -46,6 +46,9 @@ MIN_ACCURACY_P5 = 0.60
 # tests, which check these limits without waiting minutes.
 NOTEBOOK_TIMEOUT = int(os.environ.get("HW1_NOTEBOOK_TIMEOUT", 420))
 RECORD_RESERVE = int(os.environ.get("HW1_RECORD_RESERVE", 60))
+# Beyond NOTEBOOK_TIMEOUT, the room may take this long to start and to stop before it is killed (a
+# notebook that ignores interrupts is stopped this way).
+ROOM_GRACE = int(os.environ.get("HW1_ROOM_GRACE", 30))
 PROBE_TIMEOUT = 30  # one question's probe on the hidden inputs
 # Memory one process of the student room may allocate (RLIMIT_DATA): past it, allocations fail with
 # MemoryError in the student's cell, and the rest of the notebook still runs.

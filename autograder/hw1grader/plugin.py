@@ -24,7 +24,7 @@ from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
 from . import checks, fmnist, otter_hooks, sandbox
-from .config import NOTEBOOK_TIMEOUT, thread_env
+from .config import NOTEBOOK_TIMEOUT, ROOM_GRACE, thread_env
 
 # what the student room inherits of the grader's environment
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -107,7 +107,7 @@ def run_student_room(notebook, room, seed, grader_dirs=()):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     timed_out = False
     try:
-        proc.wait(timeout=NOTEBOOK_TIMEOUT + 30)
+        proc.wait(timeout=NOTEBOOK_TIMEOUT + ROOM_GRACE)
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
