@@ -16,7 +16,7 @@ release: deps
 	$(PY) tools/build.py
 
 test: deps
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --dist loadgroup tests
 
 # make grade SUBMISSION=path/to/notebook.ipynb [OUT=folder]: grade one submission with the built zip
 grade: deps $(ZIP)

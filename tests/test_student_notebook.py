@@ -15,12 +15,16 @@ from IPython.core.inputtransformer2 import TransformerManager
 from nbclient import NotebookClient
 
 import submissions
+from catalogue_p4 import TRAINING_LOOP
 from conftest import REPO
 from hw1grader import fmnist
 from hw1grader.config import thread_env
 from test_release import SOLUTION_TAG, solution_lines
 
 CHECK = re.compile(r'grader\.check\("(\w+)"\)')
+# Problem 4 trained for 2 epochs, the fewest its public tests allow: what is tested here is that the
+# release runs and teaches, not how well the network learns (the grading tests train it fully)
+SHORT_TRAINING = {"n_epochs": TRAINING_LOOP.format(optimizer="torch.optim.Adam(model.parameters(), lr=1e-3)", n_epochs=2)}
 
 
 def run_release(built, folder, nb):
@@ -68,8 +72,9 @@ def assert_messages(code):
 
 @pytest.fixture(scope="module")
 def filled(built, tmp_path_factory):
+    """The release filled in with the reference's answers, run (its tests are in one xdist group: one run)."""
     folder = tmp_path_factory.mktemp("filled")
-    nb = submissions.make(built / "student_release" / "hw1.ipynb", f"{REPO}/solutions/hw1.ipynb")
+    nb = submissions.make(built / "student_release" / "hw1.ipynb", f"{REPO}/solutions/hw1.ipynb", SHORT_TRAINING)
     return folder, run_release(built, folder, nb)
 
 
@@ -79,6 +84,8 @@ def blank(built, tmp_path_factory):
     return run_release(built, folder, nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4))
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("filled_notebook")
 def test_filled_notebook_runs_top_to_bottom_and_passes_every_public_test(filled, built):
     _, nb = filled
     errors = [(i, text_of(c)) for i, c in enumerate(nb.cells) if c.cell_type == "code"
@@ -107,6 +114,8 @@ def test_blank_notebook_fails_every_public_test_with_a_message_and_no_answer(bla
         assert not leaked, f"{question}'s public tests show a solution line: {leaked}"
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("filled_notebook")
 def test_export_makes_the_zip_and_the_pdf_of_typeset_written_answers(filled):
     folder, _ = filled
     (export,) = glob.glob(str(folder / "hw1_*.zip"))
