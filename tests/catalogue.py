@@ -5,6 +5,11 @@ filled with the reference's, then the cells that define the names in ``overrides
 set of questions it must lose; every other autograded question must get full marks. So each wrong
 answer is shown to lose exactly its own question's points, and each correct variant none.
 
+A grade costs a whole notebook run, so wrong answers beyond the first of each question are graded
+together, one per question in a submission (``together``): each such submission must lose exactly the
+questions it answers wrongly. That each wrong answer costs no other question is shown by the first
+ones, graded alone.
+
 Training Problem 4's network is the slow part of a grade, so entries that are not about Problem 4 are
 made on the *light* base: the reference with Problem 4 trained for zero epochs, which loses exactly
 ``LIGHT_LOSES`` (the light base is itself an entry, so that is checked too).
@@ -68,12 +73,34 @@ HARDCODED = {
 }
 
 # values of another type: numbers in any container are accepted; a string is graded, not a crash
-TYPES = [
-    Entry({"f_x2": "f_x2 = torch.tensor(-3.0)\n", "best_mu": "def best_mu(X):\n    return list(np.mean(X, axis=0))\n"}),
-    Entry({"f_x2": 'f_x2 = "-3"\n'}, frozenset({"q3c"})),
-    Entry({"grad_sq_norm": 'def grad_sq_norm(x):\n    return "2x"\n'}, frozenset({"q1_grad"})),
-    Entry({"theta_dataset1": 'theta_dataset1 = "W_H = [1, -1, 0, 0]"\n'}, frozenset({"q3a_1"})),
-]
+RIGHT_TYPES = {"f_x2": "f_x2 = torch.tensor(-3.0)\n", "best_mu": "def best_mu(X):\n    return list(np.mean(X, axis=0))\n"}
+STRINGS = {
+    "q3c": {"f_x2": 'f_x2 = "-3"\n'},
+    "q1_grad": {"grad_sq_norm": 'def grad_sq_norm(x):\n    return "2x"\n'},
+    "q3a_1": {"theta_dataset1": 'theta_dataset1 = "W_H = [1, -1, 0, 0]"\n'},
+}
+
+
+def together(wrong_answers):
+    """One Entry of (question, overrides) pairs, at most one per question: it loses those questions."""
+    overrides, questions = {}, [question for question, _ in wrong_answers]
+    assert len(set(questions)) == len(questions), f"two wrong answers to one question: {questions}"
+    for _, answer in wrong_answers:
+        assert not set(answer) & set(overrides), f"two answers replace the cell of {set(answer) & set(overrides)}"
+        overrides.update(answer)
+    return Entry(overrides, frozenset(questions))
+
+
+def in_sets(wrong_answers):
+    """(question, overrides) pairs into as few Entries as can hold them (the k-th answer of each question
+    in the k-th)."""
+    sets = []
+    for question, overrides in wrong_answers:
+        free = next((s for s in sets if question not in dict(s)), None)
+        if free is None:
+            sets.append(free := [])
+        free.append((question, overrides))
+    return [together(s) for s in sets]
 
 
 def entries():
@@ -83,16 +110,15 @@ def entries():
         catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}))
     for question, overrides in WRONG_P4.items():
         catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}), light=False)
-    for question, label, overrides in MORE_WRONG_P5:
-        catalogue[f"wrong_{question}: {label}"] = Entry(overrides, frozenset({question}))
-    for question, overrides in HARDCODED.items():
-        catalogue[f"hardcoded_{question}"] = Entry(overrides, frozenset({question}))
+    for i, entry in enumerate(in_sets([(question, overrides) for question, _, overrides in MORE_WRONG_P5]), 1):
+        catalogue[f"more_wrong_p5_{i}"] = entry
+    catalogue["hardcoded"] = together(HARDCODED.items())
     for label, overrides in {**RIGHT, **RIGHT_P5}.items():
         catalogue[f"right_{label}"] = Entry(overrides)
     for label, overrides in RIGHT_P4.items():
         catalogue[f"right_{label}"] = Entry(overrides, light=False)
-    for i, entry in enumerate(TYPES):
-        catalogue[f"types_{i}"] = entry
+    catalogue["types_numbers"] = Entry(RIGHT_TYPES)
+    catalogue["types_strings"] = together(STRINGS.items())
     return catalogue
 
 
