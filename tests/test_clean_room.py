@@ -1,7 +1,7 @@
 """Clean-room grading: no submission can grade itself.
 
-Each attack is the blank student release with attack cells added: whatever it does, it must score 0
-on every question (it answers none honestly), and the grade must not carry anything it could only
+Each attack is a notebook that answers nothing (the release's set-up cell) with an attack cell added:
+whatever it does, it must score 0 on every question (it answers none honestly), and the grade must not carry anything it could only
 have read from the grader's side. One attack per class of the threat model (issue 6), in each sandbox
 mode that must stop it: "bwrap" (namespaces) and "uid" (root without namespaces: the room runs as a
 user of its own).
@@ -24,7 +24,7 @@ ATTACKS = {
     # the attack reported in the issue: otter's test results patched in the student's kernel
     "patch_otter_results": '''
 import otter.test_files.abstract_test as _at
-_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # cell runs twice
+_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # the cell may run again
 def _init(self, *a, **k):
     _orig(self, *a, **k)
     self.passed = True
@@ -94,7 +94,7 @@ for root, dirs, files in os.walk("/"):
             path = os.path.join(root, name)
             try: found.append(path + ":" + open(path, errors="replace").read()[:20000])
             except OSError: pass
-_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # cell runs twice
+_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # the cell may run again
 def _init(self, *a, **k):
     _orig(self, *a, **k)
     self.message = "\\n".join(found)
@@ -131,8 +131,10 @@ def runs_as_room_user(python):
 def room_python():
     """A Python that uid mode's room can run, with this environment's packages: this one, or when it lives
     where other users cannot go (pyenv's, under /root), a venv of the system's Python of the same minor
-    version (the packages' binaries fit it) that adds this environment's site-packages. None when we are
-    not root (no uid mode) or there is no such Python."""
+    version (the packages' binaries fit it) that adds this environment's site-packages; and when those
+    are out of other users' reach too (CI clones into a private temporary folder), the same files
+    hard-linked into the venv (nothing copied). None when we are not root (no uid mode) or there is no
+    such Python."""
     if os.geteuid() != 0:
         yield None
         return
@@ -140,6 +142,7 @@ def room_python():
         yield sys.executable
         return
     base = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    purelib = sysconfig.get_paths()["purelib"]
     venv = tempfile.mkdtemp(prefix="hw1-python-")
     os.chmod(venv, 0o755)
     site_packages = os.path.join(venv, "lib", os.path.basename(base), "site-packages")
@@ -147,13 +150,20 @@ def room_python():
     os.makedirs(os.path.join(venv, "bin"))
     with open(os.path.join(venv, "pyvenv.cfg"), "w") as f:
         f.write(f"home = {os.path.dirname(base)}\ninclude-system-site-packages = false\n")
-    with open(os.path.join(site_packages, "hw1_tests.pth"), "w") as f:
-        f.write(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    pth = os.path.join(site_packages, "hw1_tests.pth")
+    with open(pth, "w") as f:
+        f.write(f"import site; site.addsitedir({purelib!r})\n")
     python = os.path.join(venv, "bin", "python")
     os.symlink(base, python)
     with open(os.path.join(venv, "bin", "otter"), "w") as f:  # what the grade fixture runs
         f.write(f"#!{python}\nimport sys\nfrom otter.cli import cli\nsys.exit(cli())\n")
     os.chmod(os.path.join(venv, "bin", "otter"), 0o755)
+    if os.path.exists(base) and not runs_as_room_user(python):
+        os.remove(pth)
+        try:  # hard links: the files are readable, only the folders above them were not
+            shutil.copytree(purelib, site_packages, symlinks=True, copy_function=os.link, dirs_exist_ok=True)
+        except (OSError, shutil.Error):  # another filesystem
+            pass
     yield python if os.path.exists(base) and runs_as_room_user(python) else None
     shutil.rmtree(venv)
 
@@ -176,9 +186,17 @@ def ran_in(mode, results):
     return f'sandbox mode "{mode}"' in results["output"]
 
 
-def attacked(built, tmp_path, source):
+def answering_nothing(built):
+    """The release's set-up cell alone (it makes the grader), with the release's metadata: a notebook
+    that answers nothing, as the blank release does, without the 15 s of imports and data the rest of
+    the release would add to every grade here."""
     nb = nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4)
-    nb.cells.insert(1, nbformat.v4.new_code_cell(source))
+    nb.cells = [next(c for c in nb.cells if c.cell_type == "code")]
+    return nb
+
+
+def attacked(built, tmp_path, source):
+    nb = answering_nothing(built)
     nb.cells.append(nbformat.v4.new_code_cell(source))
     path = tmp_path / "hw1.ipynb"
     nbformat.write(nb, path)
@@ -191,10 +209,10 @@ def attacked(built, tmp_path, source):
 WALL_ATTACKS = {"exit_hooks_threads_daemons", "replace_files", "read_secrets", "symlinked_records"}
 
 
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.parametrize("mode, attack", [(mode, attack) for attack in sorted(ATTACKS)
+                                          for mode in (("bwrap", "uid") if attack in WALL_ATTACKS else ("bwrap",))],
+                         indirect=["mode"])
 def test_attack_gains_nothing(attack, mode, built, grade, tmp_path):
-    if mode != "bwrap" and attack not in WALL_ATTACKS:
-        pytest.skip("an attack inside the kernel: the clean room is the same in every mode (run in bwrap)")
     results = grade(attacked(built, tmp_path, ATTACKS[attack]))
     assert ran_in(mode, results), results["output"]
     assert scores(results) and set(scores(results).values()) == {0}, scores(results)
@@ -231,7 +249,7 @@ for path in dict.fromkeys(paths):
     try: seen.append(f"{path}: read " + open(path, errors="replace").read(20000))
     except (FileNotFoundError, NotADirectoryError): pass
     except OSError as e: seen.append(f"{path}: {type(e).__name__}")
-_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # cell runs twice
+_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)  # the cell may run again
 def _init(self, *a, **k):
     _orig(self, *a, **k)
     self.message = f"uid {os.getuid()}\\n" + "\\n".join(seen)
@@ -281,7 +299,7 @@ def test_otter_log_in_an_export_zip_is_never_unpickled(built, grade, tmp_path):
 
     export = tmp_path / "hw1_2023_09_29T17_00_00.zip"
     with zipfile.ZipFile(export, "w") as zf:
-        zf.write(built / "student_release" / "hw1.ipynb", "hw1.ipynb")
+        zf.writestr("hw1.ipynb", nbformat.writes(answering_nothing(built)))
         zf.writestr(".OTTER_LOG", pickle.dumps(Payload()))
     for intake in (False, True):  # `otter run` on the zip, and the Gradescope-like entry point
         results = grade(export, intake=intake)
