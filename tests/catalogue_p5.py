@@ -5,8 +5,9 @@ layer does not cost q5_network_backward (judged on how it wires the layer functi
 stand-ins, when its gradients differ from autograd's) nor q5_training (judged on its SGD steps against
 random "gradients", and on test accuracy only when the network's gradients are right).
 
-WRONG holds one wrong answer per question (the catalogue's format); MORE_WRONG more of them, as
-(question, label, overrides) triples: each must also lose exactly that question's points.
+WRONG holds one wrong answer per question (the catalogue's format), each graded alone; MORE_WRONG more
+of them, as (question, label, overrides) triples, graded in sets of one per question (catalogue.in_sets):
+each set must lose exactly its questions' points.
 """
 
 AFFINE_TRANSPOSED_DW = '''def affine_backward(dout, cache):

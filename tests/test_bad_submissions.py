@@ -62,10 +62,19 @@ def test_memory_hog_gets_memory_error_and_the_rest_graded(built, grade, tmp_path
     assert "MemoryError" in results["output"]
 
 
-@pytest.mark.parametrize("exit_call", ["import os\nos._exit(1)", "import sys\nsys.exit(0)", "exit()"])
+# each exit, and what the student is told of it
+EXITS = {
+    "import os\nos._exit(1)": "killed Python (out of memory, or it called exit), so the notebook was run again without it",
+    "import sys\nsys.exit(0)": "raised SystemExit",
+    "exit()": "all cells ran without error",  # IPython's exit() is made harmless while grading
+}
+
+
+@pytest.mark.parametrize("exit_call", sorted(EXITS))
 def test_exit_call_is_left_out_and_the_rest_graded(exit_call, built, grade, tmp_path, light_scores):
     results = grade(filled_with(built, tmp_path, [exit_call], at=3))
     assert scores(results) == light_scores
+    assert EXITS[exit_call] in results["output"], results["output"]
 
 
 def test_renamed_notebook_is_graded(built, grade, tmp_path, light_scores):

@@ -145,7 +145,8 @@ def test_export_without_latex_offers_the_zip_without_the_pdf(built, tmp_path):
     setup = next(c for c in release.cells if c.cell_type == "code")
     no_latex = nbformat.v4.new_code_cell('import os\nos.environ["PATH"] = "/nonexistent"  # as on Colab: no xelatex\n'
                                          'grader.export()')
-    nb = nbformat.v4.new_notebook(cells=[setup, no_latex], metadata=release.metadata)
+    nb = release
+    nb.cells = [setup, no_latex]
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = nb.cells[1].outputs
