@@ -33,7 +33,7 @@ regrade: deps $(ZIP)
 bench: deps $(ZIP)
 	$(PY) tools/bench.py
 
-$(ZIP): assignment/hw1.ipynb autograder/run_otter.py autograder/run_autograder autograder/setup.sh autograder/requirements.txt autograder/hw1grader/*.py | deps
+$(ZIP): assignment/hw1.ipynb autograder/run_otter.py autograder/run_autograder autograder/setup.sh autograder/requirements.txt $(shell find autograder/hw1grader -name '*.py') | deps
 	$(PY) tools/build.py --zip-only
 
 deps: $(VENV)/.installed system

@@ -70,9 +70,9 @@ def write_zip(otter_zip, dest):
         for name in zf.namelist():
             if name not in ZIP_DROPPED:
                 entries[name] = zf.read(name)
-    for path in sorted(glob.glob(os.path.join(GRADER_PACKAGE, "*.py"))):
+    for path in sorted(glob.glob(os.path.join(GRADER_PACKAGE, "**", "*.py"), recursive=True)):
         with open(path, "rb") as f:
-            entries["hw1grader/" + os.path.basename(path)] = f.read()
+            entries["hw1grader/" + os.path.relpath(path, GRADER_PACKAGE)] = f.read()
     for name in ZIP_OVERRIDES:  # our entry point instead of otter's
         with open(os.path.join(REPO, "autograder", name), "rb") as f:
             entries[name] = f.read()

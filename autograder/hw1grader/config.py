@@ -22,6 +22,13 @@ REPORT_ATOL = 0.005  # how far the student's own test_accuracy may be from it (f
 OUTPUT_RTOL = 1e-3
 OUTPUT_ATOL = 1e-3
 PROBA_ATOL = 1e-4  # probabilities: against the model's own, and their sum against 1
+# The last of `test_losses` must be the loss of the trained model on the test set, as the clean room
+# computes it from the rebuilt model (the mean, or the sum, over the 10,000 images). Allowed: float32
+# against float64, and a mean of batch means (a shorter last batch moves it by ~1e-3). Not allowed: the
+# loss on the training set (more than 5% lower than the test loss, even after 2 epochs) or of another
+# epoch's model.
+TEST_LOSS_RTOL = 0.02
+TEST_LOSS_ATOL = 2e-3
 
 # Problem 5: gradients against the exact ones and central finite differences (checks_p5).
 # A correct float64 answer is within rounding of the exact gradient: worst rel_error measured (against
@@ -61,3 +68,15 @@ ROOM_THREADS = 1
 def thread_env():
     """The environment variables that hold torch and NumPy to ROOM_THREADS threads."""
     return dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), str(ROOM_THREADS))
+
+# The student room as a whole, all its processes together: how many it may run (a fork bomb stops
+# there; threads count), and how much memory they may hold (past it, the room is ended and the
+# questions not yet recorded score 0). The room's own process, its Python kernel with torch and the
+# homework's data take about 1.3 GB with the CPU build of torch (BENCHMARKS.md); each process may
+# still allocate MEMORY_LIMIT_MB.
+ROOM_PROCESSES = 512
+ROOM_MEMORY_MB = int(os.environ.get("HW1_ROOM_MEMORY_MB", 2560))
+# The judge (Problem 5's functions, from the submitted code, without torch): its whole run, and the
+# memory of its one process (the hidden training run needs ~300 MB).
+JUDGE_TIMEOUT = int(os.environ.get("HW1_JUDGE_TIMEOUT", 150))
+JUDGE_MEMORY_MB = 1024

@@ -1,40 +1,51 @@
-"""The walls of the student room: what the process running a submission can see and do.
+"""The walls around submitted code: what the student room and the judge can see and do.
 
 ``mode()`` picks the strongest walls this machine allows; the grading output names them.
 
-``bwrap``: with bubblewrap, the student room runs in fresh namespaces: its own process tree (every
-process it starts dies with it: no daemon, thread or exit hook outlives it), only loopback networking
-(the kernel talks to nbclient over it; nothing can download), no capabilities, and a filesystem made
-of read-only system folders and the Python installation, plus the submission's folder, the record
-folder and the student-side half of this package (``ROOM_MODULES``). The autograder's source, the
-clean room's code, other submissions and the rest of the machine are simply not there.
+``bwrap``: with bubblewrap, submitted code runs in fresh namespaces: its own process tree (every process
+it starts dies with it), only loopback networking (the kernel talks to nbclient over it; nothing can
+download), and a filesystem of read-only system folders and the Python installation, plus its own
+folders and the student-side half of this package (``room_library``). The autograder's source, the
+clean room's code, other submissions and the rest of the machine are simply not there. Run by root,
+bubblewrap makes no user namespace (its uid 65534 would be root outside): it makes the other
+namespaces, and the code inside runs as a user of its own (``room_uid``), as in mode ``uid``.
 
 ``uid``: bwrap cannot make namespaces (as in a Docker container, Gradescope's among them) but we are
-root. The room runs as a user of its own (``room_uid``: no account, no groups, no capabilities, and
-with util-linux's setpriv no way back to root through set-uid programs). It owns only its copy of the
-submission, its record folder and a home folder (``hand_over``); the grader's folders are closed to it
-(``close``: otter's autograder folder, with the tests, the original submission and the results, and
-the folder this package is imported from). When the room ends, every process of that user is killed
-(``end``), and the record folder is root's again (``take_back``) before the clean room reads it.
-Without namespaces this cannot cut the network (a submission could download or upload), nor hide what
-the machine leaves readable to everyone: system files, the Python installation (which must be, see
-``uid_works``), and any other copy of this homework's solutions or grader, so grade on a machine
-without one (Gradescope's container has none).
+root. Submitted code runs as a user of its own (no account, no capabilities, no way back to root
+through set-uid programs: ``without_privileges``). That user owns only its own folders (``hand_over``);
+the grader's folders are closed to it (``close``). Without namespaces this cannot cut the network of
+the student room, nor hide what the machine leaves readable to everyone: grade on a machine without
+other copies of this homework's solutions or grader (Gradescope's container has none).
 
-``process``: neither (not root, no bwrap): the student room is only a separate process.
+``process``: neither (not root, no bwrap): submitted code runs only in a separate process.
+
+In every mode a room is held to ``config.ROOM_PROCESSES`` processes and, together, to
+``config.ROOM_MEMORY_MB`` of memory (``Watch``), the kernel's out-of-memory killer takes it before the
+grader, and ``end`` stops every process it left without starting one. The judge (``judge.py``) has
+walls of its own (``judge_command``): no third-party package but the judge's own (``judge_site``: in
+bwrap the rest is not mounted; in uid mode the Python's package folders are closed to its user, who is
+not in the room's group ``ROOM_GROUP``), and a seccomp filter it installs itself.
 
 ``HW1_SANDBOX=bwrap|uid|process`` forces a mode (the tests use it).
 """
 
 import functools
+import glob
+import importlib.util
 import os
 import pwd
+import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import zlib
+
+from . import problems
+from .config import ROOM_MEMORY_MB, ROOM_PROCESSES
 
 MODES = ("bwrap", "uid", "process")
 
@@ -43,21 +54,25 @@ WALLS = {"bwrap": "in a sandbox of its own",
          "uid": "as a user of its own, without privileges",
          "process": "in a separate process"}
 
-# The modules the student room imports; nothing here computes an expected answer.
-ROOM_MODULES = ("__init__.py", "config.py", "inputs.py", "inputs_p5.py", "p3net.py",
-                "probes.py", "probes_p4.py", "probes_p5.py", "student_room.py")
+# The framework's modules that submitted code runs next to (the student room's and the judge's); with
+# each problem's problems.ROOM_FILES they make the room's library. Nothing here computes an expected answer.
+ROOM_MODULES = ("__init__.py", "config.py", "inputs.py", "probing.py", "definitions.py", "student_room.py",
+                "judge.py", "seccomp.py")
 
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-ROOM_UID = 65534  # nobody: the room's uid inside bwrap's user namespace
+ROOM_UID = 65534  # nobody: the room's uid inside bwrap's user namespace (bwrap run by another user than root)
 
-# uid mode: each room gets its own uid (and gid of the same number) from this range, far above what
-# accounts and containers' subordinate ids use (but below 2**31, which some tools read as negative).
-# So two rooms grading at once cannot touch each other's files or processes, and "every process of the
-# room's user" is exactly what one submission started. (Where these ids are not mapped, in a container
-# with a user namespace, uid_works() fails and the mode is 'process'.)
+# Each room (and each judge) gets its own uid (and gid of the same number) from this range, far above what
+# accounts and containers' subordinate ids use (but below 2**31, which some tools read as negative). So two
+# rooms grading at once cannot touch each other's files or processes, and "every process of the room's
+# user" is exactly what one submission started.
 ROOM_UIDS = range(1_500_000_000, 1_500_000_000 + (1 << 20))
-END_PATIENCE = 30  # seconds end() waits for the room's processes to die before it gives up
+# The group that may read the Python's package folders in mode uid: the student room's user is in it,
+# the judge's is not (so torch is out of the judge's reach).
+ROOM_GROUP = ROOM_UIDS.start - 1
+END_PATIENCE = 30  # seconds end() tries to stop a room's processes before it gives up
+JUDGE_SITE_IN_BWRAP = "/hw1-judge-site"
 
 
 @functools.lru_cache(maxsize=None)
@@ -74,11 +89,16 @@ def mode():
     return "process"
 
 
+def as_root():
+    return os.geteuid() == 0
+
+
 def bwrap_works():
-    if not shutil.which("bwrap"):
+    if not shutil.which("bwrap") or (as_root() and not shutil.which("setpriv")):
         return False
+    command = ["bwrap", *walls([], []), *switch_user(room_uid("probe"), []), "true"]
     try:
-        return subprocess.run(["bwrap", *walls([], []), "true"], capture_output=True, timeout=30).returncode == 0
+        return subprocess.run(command, capture_output=True, timeout=30).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -88,8 +108,8 @@ def uid_works():
     interpreter lives in root's home (0700), where pyenv and uv put theirs unless told otherwise."""
     try:
         return subprocess.run(without_privileges([sys.executable, "-c", "import nbclient, numpy"]),
-                              capture_output=True, timeout=60, cwd="/", env={}, **as_user(room_uid("probe"))
-                              ).returncode == 0
+                              capture_output=True, timeout=60, cwd="/", env={},
+                              **as_user(room_uid("probe"), [ROOM_GROUP])).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -100,12 +120,38 @@ def python_dirs():
     return sorted({os.path.realpath(d) for d in dirs} | dirs)
 
 
-def walls(readable, writable):
-    """bwrap's arguments for a room that sees readable (read-only) and writable folders besides the system."""
-    args = ["--die-with-parent", "--new-session", "--unshare-all", "--uid", str(ROOM_UID), "--gid", str(ROOM_UID),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp",
-            "--setenv", "MPLCONFIGDIR", "/tmp"]
-    for d in SYSTEM_DIRS:
+# the room's library
+
+
+def room_files():
+    """The paths, relative to the package, of every module submitted code runs next to."""
+    files = list(ROOM_MODULES) + ["problems/__init__.py"]
+    return files + [f"problems/{name}/{f}" for name in problems.PROBLEMS for f in problems.ROOM_FILES]
+
+
+def room_library(parent):
+    """A copy of the room's modules under parent/hw1grader; returns parent, for PYTHONPATH."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for relative in room_files():
+        target = os.path.join(parent, "hw1grader", relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy(os.path.join(here, relative), target)
+    return parent
+
+
+# bwrap
+
+
+def walls(readable, writable, system_dirs=SYSTEM_DIRS, hidden=(), python=True):
+    """bwrap's namespaces and filesystem: the system folders, the Python installation (unless python is
+    False), readable and writable folders (paths, or (source, destination) pairs), and empty folders over
+    `hidden` ones."""
+    namespaces = (["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                   "--cap-add", "CAP_SETUID,CAP_SETGID"] if as_root()
+                  else ["--unshare-all", "--uid", str(ROOM_UID), "--gid", str(ROOM_UID)])
+    args = ["--die-with-parent", "--new-session", *namespaces, "--proc", "/proc", "--dev", "/dev",
+            "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp"]
+    for d in system_dirs:
         if os.path.isdir(d):
             args += ["--ro-bind", d, d]
     for link in SYSTEM_LINKS:
@@ -113,41 +159,150 @@ def walls(readable, writable):
             args += ["--symlink", os.readlink(link), link]
         elif os.path.isdir(link):
             args += ["--ro-bind", link, link]
-    for d in [*python_dirs(), *readable]:
-        if os.path.exists(d):
-            args += ["--ro-bind", d, d]
-    for d in writable:
-        args += ["--bind", d, d]
+    binds = [("--ro-bind", *(d if isinstance(d, tuple) else (d, d))) for d in [*(python_dirs() if python else ()), *readable]]
+    binds = [b for b in binds if os.path.exists(b[1])] + [("--bind", d, d) for d in writable]
+    # the folders that lead to a mounted one exist only inside: bwrap makes them 0700 when run by root,
+    # which would bar the room's user from what is mounted in them
+    ancestors = sorted({a for _, _, dest in binds for a in parents(dest)} - {"/", "/tmp", *system_dirs},
+                       key=lambda a: a.count("/"))
+    for folder in ancestors:
+        args += ["--perms", "0755", "--dir", folder]
+    for kind, source, dest in binds:
+        args += [kind, source, dest]
+    for d in hidden:
+        args += ["--tmpfs", d]
     return args
 
 
-def room_library(parent):
-    """A copy of the student-side modules under parent; returns the folder to put on PYTHONPATH."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    package = os.path.join(parent, "hw1grader")
-    os.makedirs(package)
-    for name in ROOM_MODULES:
-        if os.path.isfile(os.path.join(here, name)):
-            shutil.copy(os.path.join(here, name), package)
-    return parent
+def parents(path):
+    """The folders above path, from the top."""
+    parts = os.path.normpath(path).split("/")[1:-1]
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def enclose(command, *, library, workdir, record_dir):
-    """The command, run inside the walls when we have them (in uid mode, also start it with as_user)."""
+def switch_user(uid, groups):
+    """What bwrap runs first, as root: setpriv, to leave root for uid (no capabilities, no set-uid
+    programs). Nothing when bwrap is run by another user (its user namespace already maps to that user)."""
+    if not as_root():
+        return []
+    group_args = ["--groups", ",".join(map(str, groups))] if groups else ["--clear-groups"]
+    return [shutil.which("setpriv") or "setpriv", "--reuid", str(uid), "--regid", str(uid), *group_args,
+            "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+
+
+def enclose(command, *, uid, groups, readable, writable, workdir, judge=False):
+    """The command as it must be started in this mode (in mode uid, also with as_user(uid, groups))."""
     if mode() == "bwrap":
-        return ["bwrap", *walls([library], [workdir, record_dir]), "--chdir", workdir, *command]
+        if judge:
+            args = walls(readable, writable, system_dirs=("/usr", "/etc"), python=False, hidden=third_party_dirs())
+        else:
+            args = walls(readable, writable)
+        return ["bwrap", *args, "--chdir", workdir, *switch_user(uid, groups), *command]
     if mode() == "uid":
         return without_privileges(command)
     return command
 
 
-# uid mode
+# the judge's Python
+
+
+def judge_python():
+    """The base interpreter (outside any virtual environment): run with -I -S it sees only the standard library."""
+    return os.path.realpath(sys.executable)
+
+
+def stdlib_prefix():
+    return os.path.realpath(sys.base_prefix)
+
+
+def judge_packages():
+    """{folder name: path} of the judge's packages (judge.JUDGE_PACKAGES) and their bundled libraries."""
+    from .judge import JUDGE_PACKAGES
+
+    found = {}
+    for name in JUDGE_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        folder = os.path.realpath(list(spec.submodule_search_locations)[0])
+        found[name] = folder
+        libs = os.path.join(os.path.dirname(folder), name + ".libs")
+        if os.path.isdir(libs):
+            found[name + ".libs"] = os.path.realpath(libs)
+    return found
+
+
+def third_party_dirs():
+    """The package folders (site-packages, dist-packages) of every Python the judge's filesystem shows:
+    bwrap covers them with empty folders, so that only the judge's own packages exist for it."""
+    patterns = [os.path.join(stdlib_prefix(), "lib", "python3*", "site-packages"),
+                "/usr/lib/python3*/dist-packages", "/usr/lib/python3*/site-packages",
+                "/usr/local/lib/python3*/dist-packages", "/usr/local/lib/python3*/site-packages"]
+    return sorted({d for pattern in patterns for d in glob.glob(pattern) if os.path.isdir(d)})
+
+
+def site_dirs():
+    """This Python's package folders (every site-packages or dist-packages on its path): what mode uid
+    closes to the judge's user."""
+    return sorted({os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)
+                   and os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages")})
+
+
+def judge_site():
+    """A folder holding only the judge's packages, that a judge's user can read when the package folders
+    are closed (mode uid): made once, beside this Python's prefix, of hard links (copies across
+    filesystems). Returns its path."""
+    from .judge import JUDGE_PACKAGES
+
+    key = "-".join(f"{n}{getattr(__import__(n), '__version__', '')}" for n in JUDGE_PACKAGES)
+    site = os.path.join(os.path.realpath(sys.prefix), f"hw1-judge-site-{zlib.crc32(key.encode()):08x}")
+    if os.path.isdir(site):
+        return site
+    scratch = f"{site}.{os.getpid()}.part"
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+
+    def link_or_copy(source, dest):
+        try:
+            os.link(source, dest)
+        except OSError:
+            shutil.copy2(source, dest)
+
+    for name, folder in judge_packages().items():
+        shutil.copytree(folder, os.path.join(scratch, name), copy_function=link_or_copy, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    for root, dirs, files in os.walk(scratch):
+        os.chmod(root, 0o755)
+    try:
+        os.rename(scratch, site)
+    except OSError:  # another grade made it meanwhile
+        shutil.rmtree(scratch, ignore_errors=True)
+    return site
+
+
+def judge_command(record_dir, library):
+    """The judge's command line: the base Python, isolated (-I) and without site packages (-S), with the
+    room's library and the judge's packages on its path."""
+    site = JUDGE_SITE_IN_BWRAP if mode() == "bwrap" else judge_site()
+    bootstrap = (f"import sys; sys.path[:0] = [{library!r}, {site!r}]; "
+                 "from hw1grader.judge import main; sys.exit(main())")
+    return [judge_python(), "-I", "-S", "-c", bootstrap, record_dir]
+
+
+def judge_readable(library):
+    """What the judge may read in mode bwrap: the standard library, the room's library, and its packages
+    mounted in one folder of their own."""
+    mounts = [(path, os.path.join(JUDGE_SITE_IN_BWRAP, name)) for name, path in judge_packages().items()]
+    return [stdlib_prefix(), os.path.dirname(judge_python()), library, *mounts]
+
+
+# users, groups and limits (modes uid and bwrap run by root)
 
 
 def room_uid(room):
     """The uid and gid a room runs as: a number of ROOM_UIDS derived from the room's folder name, that no
     account has and no process uses."""
-    start = zlib.crc32(os.path.basename(room).encode())
+    start = zlib.crc32(os.path.abspath(room).encode())
     for i in range(len(ROOM_UIDS)):
         uid = ROOM_UIDS[(start + i) % len(ROOM_UIDS)]
         try:
@@ -158,10 +313,30 @@ def room_uid(room):
     raise RuntimeError("no free uid for the student room")
 
 
-def as_user(uid):
-    """subprocess.Popen's arguments that start a command as uid, with gid uid and no other group. Going
-    from root to another uid, the process loses every capability."""
-    return {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
+def as_user(uid, groups=()):
+    """subprocess.Popen's arguments that start a command as uid, with gid uid and the given groups.
+    Going from root to another uid, the process loses every capability."""
+    return {} if uid is None else {"user": uid, "group": uid, "extra_groups": list(groups)}
+
+
+def limits():
+    """Run in the child before it executes submitted code: at most ROOM_PROCESSES processes of its user,
+    and first in line for the out-of-memory killer (a value only a privileged process could lower)."""
+    resource.setrlimit(resource.RLIMIT_NPROC, (ROOM_PROCESSES, ROOM_PROCESSES))  # counted per user: ours alone
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
+def protect_grader():
+    """The grader itself last in line for the out-of-memory killer, where it may say so (CAP_SYS_RESOURCE)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("-500")
+    except OSError:
+        pass
 
 
 def without_privileges(command):
@@ -181,58 +356,86 @@ def close(folders):
             os.chmod(real, 0o700)
 
 
+def close_packages_to_judge():
+    """Mode uid: this Python's package folders readable by root and ROOM_GROUP only (0750), so that the
+    judge's user, who is not in that group, finds no third-party package but its own (judge_site)."""
+    for folder in site_dirs():
+        os.chown(folder, 0, ROOM_GROUP)
+        os.chmod(folder, 0o750)
+
+
 def inside(path, folder):
     return os.path.commonpath([path, folder]) == folder
 
 
 def hand_over(room, uid, writable, readable):
-    """Give the room's user its folders: writable ones become its own (0700), readable ones (the library)
-    readable by all, whatever our umask. The room itself stays root's (0711: the user can pass through
-    but not list it, nor rename or replace what is in it, such as the record folder)."""
+    """Give a user its folders: writable ones become its own (0700), readable ones readable by all,
+    whatever our umask. The room itself stays root's (0711: the user can pass through but not list it,
+    nor rename or replace what is in it, such as the record folder)."""
     os.chmod(room, 0o711)
     for folder in writable:
-        chown_tree(folder, uid)
+        for path, info in walk(folder):
+            os.lchown(path, uid, uid)
         os.chmod(folder, 0o700)
     for folder in readable:
-        for root, dirs, files in os.walk(folder):
-            os.chmod(root, 0o755)
-            for name in files:
-                os.chmod(os.path.join(root, name), 0o644)
-
-
-def end(uid):
-    """Kill every process of the room's user, and wait until none is left: nothing the submission started
-    (a daemon, a process that left the session, a thread or exit hook still running) acts after this."""
-    deadline = time.monotonic() + END_PATIENCE
-    while processes_of(uid):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"processes of the student room (uid {uid}) would not die: {processes_of(uid)}")
-        # kill(-1) sent by a process of that user reaches all its others at once, within the kernel: no
-        # fork slips through, and no pid read from /proc meanwhile belongs to another program
-        subprocess.run([sys.executable, "-I", "-S", "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"],
-                       cwd="/", env={}, **as_user(uid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.05)
+        for path, info in walk(folder):
+            if not stat.S_ISLNK(info.st_mode):
+                os.chmod(path, 0o755 if stat.S_ISDIR(info.st_mode) else 0o644)
 
 
 def take_back(folder):
-    """Once the room's processes are gone: the record folder is root's alone (0700; what is inside can stay
-    the user's, no one else can reach it now), and it keeps only files the room wrote itself. A hard link
-    (link count above 1) could name a file the room's user may not read, where fs.protected_hardlinks is
-    off: the clean room, reading as root, would show it."""
+    """Once a user's processes are gone: the record folder is root's alone (0700; what is inside can stay
+    the user's, no one else can reach it now), and it keeps only files the user wrote itself at its top.
+    A hard link (link count above 1) could name a file the user may not read, where
+    fs.protected_hardlinks is off: the clean room, reading as root, would show it."""
     os.lchown(folder, 0, 0)
     os.chmod(folder, 0o700)
-    for root, dirs, files in os.walk(folder):
-        for name in files:
-            info = os.lstat(os.path.join(root, name))
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            info = entry.stat(follow_symlinks=False)
             if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-                os.unlink(os.path.join(root, name))
+                os.unlink(entry.path)
 
 
-def chown_tree(folder, uid):
-    os.lchown(folder, uid, uid)
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            os.lchown(os.path.join(root, name), uid, uid)
+def walk(top):
+    """(path, lstat) of top and everything under it, without following links and without recursion
+    (a submission can make folders thousands deep)."""
+    stack = [top]
+    while stack:
+        path = stack.pop()
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        yield path, info
+        if stat.S_ISDIR(info.st_mode):
+            try:
+                with os.scandir(path) as entries:
+                    stack.extend(entry.path for entry in entries)
+            except OSError:
+                pass
+
+
+def remove_tree(top):
+    """Delete a folder and everything in it, without following links and without recursion."""
+    dirs = []
+    for path, info in walk(top):
+        if stat.S_ISDIR(info.st_mode):
+            dirs.append(path)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    for path in reversed(dirs):  # deepest last walked, so first removed
+        try:
+            os.chmod(path, 0o700)
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+# ending a room, watching its memory
 
 
 def processes_of(uid):
@@ -242,12 +445,112 @@ def processes_of(uid):
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        try:
-            with open(f"/proc/{name}/status") as f:
-                status = dict(line.split(":", 1) for line in f if ":" in line)
-        except (OSError, ValueError):
-            continue  # it ended meanwhile
+        status = proc_status(name)
+        if status is None:
+            continue
         ended = status["State"].split()[0] in ("Z", "X") and int(status["Threads"]) <= 1
         if not ended and str(uid) in status["Uid"].split()[:3]:
             pids.append(int(name))
     return pids
+
+
+def proc_status(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.split(":", 1) for line in f if ":" in line)
+    except (OSError, ValueError):
+        return None  # it ended meanwhile
+
+
+def signal_user(uid, signum):
+    """Send signum to every process of uid, each through a pidfd checked after it is opened (so a pid reused
+    by another program meanwhile is never hit). Returns how many were signalled. Starts no process."""
+    hit = 0
+    for pid in processes_of(uid):
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            continue
+        try:
+            status = proc_status(pid)
+            if status is not None and str(uid) in status["Uid"].split()[:3]:
+                signal.pidfd_send_signal(fd, signum)
+                hit += 1
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return hit
+
+
+def end(uid):
+    """Stop every process of a room's user, and wait until none is left: nothing the submission started
+    (a daemon, a process that left the session, a fork bomb) acts after this. Each process is first
+    frozen (SIGSTOP: a frozen process starts no other), then killed; the grader starts no process to do it."""
+    deadline = time.monotonic() + END_PATIENCE
+    while processes_of(uid):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes of the student room (uid {uid}) would not die: {processes_of(uid)}")
+        while signal_user(uid, signal.SIGSTOP) and time.monotonic() < deadline:
+            if all(proc_status(pid) is None or proc_status(pid)["State"].split()[0] in ("T", "Z", "X")
+                   for pid in processes_of(uid)):
+                break
+        signal_user(uid, signal.SIGKILL)
+        time.sleep(0.02)
+
+
+def descendants(pid):
+    """The pids under pid in the process tree (read from /proc, without recursion)."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            status = proc_status(name)
+            if status is not None:
+                children.setdefault(int(status.get("PPid", "0").strip() or 0), []).append(int(name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def memory_of(pids):
+    """Resident memory (MB) of these processes, together."""
+    total = 0
+    for pid in pids:
+        status = proc_status(pid)
+        if status and "VmRSS" in status:
+            total += int(status["VmRSS"].split()[0])
+    return total / 1024
+
+
+class Watch(threading.Thread):
+    """Watches a room's memory, all its processes together (the per-process cap of config cannot stop
+    many processes that each stay under it): past ROOM_MEMORY_MB, the room is ended, and `exceeded` says so."""
+
+    def __init__(self, proc, uid, limit_mb=ROOM_MEMORY_MB, every=0.25):
+        super().__init__(daemon=True)
+        self.proc, self.uid, self.limit_mb, self.every = proc, uid, limit_mb, every
+        self.exceeded, self.peak_mb, self._done = False, 0.0, threading.Event()
+
+    def pids(self):
+        pids = {self.proc.pid, *descendants(self.proc.pid)}
+        return pids | (set(processes_of(self.uid)) if self.uid is not None else set())
+
+    def run(self):
+        while not self._done.wait(self.every):
+            used = memory_of(self.pids())
+            self.peak_mb = max(self.peak_mb, used)
+            if used > self.limit_mb:
+                self.exceeded = True
+                for pid in self.pids():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                if self.uid is not None:
+                    signal_user(self.uid, signal.SIGKILL)
+
+    def stop(self):
+        self._done.set()

@@ -7,7 +7,9 @@ cell; a cell that raises does not stop the rest), within the limits of ``config`
 when the time is spent is interrupted, and a cell that kills the Python process (``os._exit``, running
 out of memory) is left out and the notebook run again without it. After the last cell, RECORD_DIR gets
 ``public.json`` (the public tests' results, for the student), one record per autograded question
-(``probes``) and ``summary.txt``. Nothing written here is trusted: the clean room (``checks``) decides.
+answered in the kernel (``probing.probes("kernel")``), ``reads.json`` (the names each probe read) and
+``summary.json`` (``Summary``: how the run went, cell by cell). Nothing written here is trusted: the
+clean room decides.
 """
 
 import argparse
@@ -15,7 +17,6 @@ import glob
 import json
 import os
 import resource
-import signal
 import sys
 import time
 
@@ -23,7 +24,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from .config import MEMORY_LIMIT_MB, NOTEBOOK_TIMEOUT, PROBE_TIMEOUT, RECORD_RESERVE
+from . import definitions
+from .config import MEMORY_LIMIT_MB, NOTEBOOK_TIMEOUT, RECORD_RESERVE
 
 # otter's grading mode: grader.check reads tests/, and grader.export() and friends do nothing. The
 # notebook's own file is not needed then, so otter.Notebook("hw1.ipynb") must not fail when the
@@ -41,6 +43,7 @@ import hw1grader.student_room as _hw1_room
 _hw1_room.record(globals(), {record_dir!r})
 """
 
+SUMMARY_FILE = "summary.json"
 MAX_RERUNS = 3  # a notebook with more cells that kill Python than this is not graded further
 
 TIMED_OUT = {"ename": "TimeoutError", "evalue": "this cell ran past the time limit and was interrupted",
@@ -54,9 +57,10 @@ def seeded(source, seed):
     return f"import numpy as _hw1_np, random as _hw1_random\n_hw1_np.random.seed({seed}); _hw1_random.seed({seed})\n{source}"
 
 
-def student_cells(path, seed):
-    nb = nbformat.read(path, as_version=4)
-    return [seeded(c.source, seed) for c in nb.cells if c.cell_type == "code"]
+def first_line(source, limit=70):
+    """How a student recognises a cell: its first line that is not blank."""
+    line = next((l.strip() for l in source.splitlines() if l.strip()), "(an empty cell)")
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def execute(sources, record_dir, deadline):
@@ -82,58 +86,61 @@ def execute(sources, record_dir, deadline):
     return nb, None
 
 
+def error_of(cell):
+    """'Name: message' of the error a cell stopped with, or None."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            if output["ename"] in ("KeyboardInterrupt", "TimeoutError"):
+                return "it ran past the time limit and was interrupted"
+            return f"{output['ename']}: {output['evalue']}"[:300]
+    return None
+
+
 def run(path, record_dir, seed):
-    """Execute the notebook (again without any cell that kills the kernel); a summary for the student."""
+    """Execute the notebook (again without any cell that kills the kernel); the Summary of the run."""
     deadline = time.monotonic() + NOTEBOOK_TIMEOUT - RECORD_RESERVE
     try:
-        sources = student_cells(path, seed)
+        nb = nbformat.read(path, as_version=4)
+        originals = [c.source for c in nb.cells if c.cell_type == "code"]
     except Exception as e:
-        return f"it could not be read as a Jupyter notebook ({type(e).__name__})."
-    notes = []
+        return {"notes": [f"it could not be read as a Jupyter notebook ({type(e).__name__})."], "failed": [], "ran": False}
+    sources = [seeded(s, seed) for s in originals]
+    notes, left_out = [], []
     for attempt in range(MAX_RERUNS + 1):
         nb, killer = execute(sources, record_dir, deadline)
         if killer is None:
             break
         if killer == len(sources) + 1:
-            notes.append("Python died while your answers were being checked on the hidden inputs (does a "
-                         "function call exit?); the answers checked before that are graded.")
+            notes.append("Python died while your answers were being checked on the hidden inputs (does a function "
+                         "call exit?); the answers checked before that are graded.")
             break
         if not killer or time.monotonic() > deadline or attempt == MAX_RERUNS:
-            return " ".join(notes + ["Python died before the notebook finished; nothing could be graded."])
-        notes.append(f"Code cell {killer} killed Python (out of memory, or it called exit), so the "
-                     "notebook was run again without it.")
+            notes.append("Python died before the notebook finished; nothing could be graded.")
+            return {"notes": notes, "failed": [], "ran": False}
+        left_out.append(killer - 1)
+        notes.append(f"The cell `{first_line(originals[killer - 1])}` killed Python (out of memory, or it called exit), "
+                     "so the notebook was run again without it.")
         sources[killer - 1] = "raise RuntimeError('this cell was left out: it killed the Python process')"
-    failed = [(i, o) for i, c in enumerate(nb.cells[1:-1], 1) for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    if failed:
-        index, error = failed[0]
-        what = ("ran past the time limit and was interrupted" if error["ename"] in ("KeyboardInterrupt", "TimeoutError")
-                else f"raised {error['ename']}: {error['evalue']}")
-        notes.append(f"{len(failed)} code cell(s) stopped with an error; the first, code cell {index}, {what}"[:500])
-    return " ".join(notes) or "all cells ran without error."
+    failed = []
+    for index, cell in enumerate(nb.cells[1:-1]):
+        error = error_of(cell)
+        if error is not None:
+            binds = sorted(set().union(*(s.binds for s in definitions.statements([originals[index]])))) \
+                if index not in left_out else []
+            failed.append({"line": first_line(originals[index]), "error": error if index not in left_out else
+                           "it killed Python and was left out", "binds": binds})
+    record_error = error_of(nb.cells[-1])
+    if record_error:
+        notes.append(f"Recording your answers failed ({record_error}): the questions not recorded score 0.")
+    return {"notes": notes, "failed": failed, "ran": True}
 
 
 def record(ns, record_dir):
-    """Runs in the student's kernel after the last cell: public tests, then every probe."""
-    import numpy as np
-
-    from .probes import PROBES, ProbeError
+    """Runs in the student's kernel after the last cell: public tests, then every probe of the kernel."""
+    from .probing import probes, run_probes
 
     record_public_tests(ns, record_dir)
-
-    def too_slow(signum, frame):
-        raise ProbeError(f"took longer than {PROBE_TIMEOUT} s on the hidden inputs")
-
-    signal.signal(signal.SIGALRM, too_slow)
-    for question, probe in PROBES.items():
-        signal.alarm(PROBE_TIMEOUT)
-        try:
-            np.savez(os.path.join(record_dir, f"{question}.npz"), **probe(ns))
-        except ProbeError as e:
-            write_text(os.path.join(record_dir, f"{question}.error.txt"), str(e))
-        except Exception as e:
-            write_text(os.path.join(record_dir, f"{question}.error.txt"), f"{type(e).__name__}: {e}")
-        finally:
-            signal.alarm(0)
+    run_probes(ns, record_dir, probes("kernel"))
 
 
 def record_public_tests(ns, record_dir):
@@ -162,7 +169,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     limit = MEMORY_LIMIT_MB << 20
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))  # inherited by the kernel
-    write_text(os.path.join(args.record_dir, "summary.txt"), run(args.notebook, args.record_dir, args.seed))
+    write_text(os.path.join(args.record_dir, SUMMARY_FILE), json.dumps(run(args.notebook, args.record_dir, args.seed)))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""Problem 5's hidden inputs: seeded draws that both rooms regenerate (see ``inputs``).
+"""Problem 5's hidden inputs: seeded draws that both rooms regenerate (see ``hw1grader.inputs``).
 
 Nothing here is, or computes, an expected answer: only shapes, random values and the training protocol.
 """
 
 import numpy as np
 
-from .inputs import rng
+from ...inputs import rng
 
 # The network of Problem 5: 784 pixels -> 32 -> 32 -> 10 classes (sigmoid hidden layers, softmax output).
 SIZES = (784, 32, 32, 10)
@@ -75,27 +75,20 @@ def training_init():
     return init_params(rng("q5_training/init"))
 
 
-def training_subset():
-    """TRAIN_SUBSET FashionMNIST training images (float64 (n, 784) in [0, 1]) and labels. Only the
-    student room's probe needs them: it reads the copy the grader put in the submission's folder
-    (``fmnist.seed``), the one the notebook trains on."""
-    images, labels = (read_idx(name) for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"))
+TRAINING_FILE = "training-subset.npz"  # in the judge's folder: the grader writes it from the original data
+
+
+def pick_training_subset(images, labels):
+    """TRAIN_SUBSET of FashionMNIST's training images (uint8, (60000, 28, 28)) and their labels, drawn
+    by the grader from its own copy (``fmnist``) for the judge's hidden run."""
     idx = rng("q5_training/subset").choice(len(images), TRAIN_SUBSET, replace=False)
-    return images[idx].reshape(TRAIN_SUBSET, -1) / 255.0, labels[idx].astype(np.int64)  # float64, one copy
+    return images[idx].reshape(TRAIN_SUBSET, -1), labels[idx]
 
 
-def read_idx(name, folders=("FashionMNIST/FashionMNIST/raw", "FashionMNIST/raw")):
-    """One extracted IDX file of ./FashionMNIST (torchvision's layout for root './FashionMNIST/', or root '.')."""
-    import os
-
-    path = next((os.path.join(f, name) for f in folders if os.path.isfile(os.path.join(f, name))), None)
-    if path is None:
-        raise FileNotFoundError(f"{name} is not in ./FashionMNIST: did the FashionMNIST cell of Problem 5 run?")
-    with open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+def training_subset():
+    """The hidden run's training images (float64 (n, 784) in [0, 1]) and labels, from TRAINING_FILE."""
+    with np.load(TRAINING_FILE, allow_pickle=False) as f:
+        return f["images"] / 255.0, f["labels"].astype(np.int64)
 
 
 def loop_problem():

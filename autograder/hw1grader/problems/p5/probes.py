@@ -1,5 +1,7 @@
-"""Problem 5's probes (see ``probes``): they call the student's functions on the hidden inputs of
-``inputs_p5`` and write down what comes back, as float64 arrays. They compute no gradient themselves.
+"""Problem 5's probes: they call the student's functions on the hidden inputs of ``inputs`` and write down
+what comes back, as float64 arrays. They compute no gradient themselves, and they run in the judge
+(``judge.py``): a process of its own, where the functions are defined again from the submitted code
+alone and where automatic differentiation does not exist.
 
 Two probes also run a student's function with stand-ins in place of the functions it calls, so that
 the clean room can judge one question independently of the others:
@@ -13,16 +15,16 @@ the clean room can judge one question independently of the others:
 
 import numpy as np
 
-from . import inputs_p5
-from .inputs import rng
-from .probes import ProbeError, as_array, function, probe
+from ...inputs import rng
+from ...probing import ProbeError, as_array, function, probe, text_array
+from . import inputs as inputs_p5
+
+# The names the judge defines from the submitted code (with everything they use): the graded functions,
+# and the layer functions that network_loss_and_grads composes.
+JUDGED_FROM = ("affine_forward", "affine_backward", "sigmoid_forward", "sigmoid_backward", "softmax_cross_entropy",
+               "network_loss_and_grads", "sgd_train")
 
 PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
-
-
-def text_array(message):
-    """A message as float64 character codes (records hold numbers only); checks_p5.text() reads it."""
-    return np.frombuffer(str(message)[:500].encode("utf-8", "replace"), dtype=np.uint8).astype(np.float64)
 
 
 def call(fn, name, where, *args, **kwargs):
@@ -228,17 +230,23 @@ def loop_run(train):
             raise ProbeError("`sgd_train` should pass loss_and_grads the params dict it was given") from None
         grads = {k: source.normal(size=v.shape) for k, v in params.items()}
         batch = as_array(X_batch, "the minibatch of X"), as_array(y_batch, "the minibatch of y")
-        calls.append((snapshot, *batch, grads))
-        return float(source.normal()), copied(grads)
+        loss = float(source.normal())
+        calls.append((snapshot, *batch, grads, loss))
+        return loss, copied(grads)
 
     trained = copied(params)
-    call(train, "sgd_train", "a small synthetic problem", trained, X.copy(), y.copy(), loss_and_grads,
-         epochs=inputs_p5.LOOP_EPOCHS, lr=inputs_p5.LOOP_LR, batch_size=inputs_p5.LOOP_BATCH_SIZE, seed=1)
+    returned = call(train, "sgd_train", "a small synthetic problem", trained, X.copy(), y.copy(), loss_and_grads,
+                    epochs=inputs_p5.LOOP_EPOCHS, lr=inputs_p5.LOOP_LR, batch_size=inputs_p5.LOOP_BATCH_SIZE, seed=1)
     record = {f"final_{k}": as_array(trained.get(k), f"params[{k!r}] after sgd_train") for k in params}
-    for t, (snapshot, X_batch, y_batch, grads) in enumerate(calls):
+    for t, (snapshot, X_batch, y_batch, grads, loss) in enumerate(calls):
         record.update({f"step{t}_{k}": v for k, v in snapshot.items()})
         record.update({f"step{t}_grad_{k}": v for k, v in grads.items()})
-        record[f"step{t}_X"], record[f"step{t}_y"] = X_batch, y_batch
+        record[f"step{t}_X"], record[f"step{t}_y"], record[f"step{t}_loss"] = X_batch, y_batch, np.array([loss])
+    try:
+        record["returned"] = as_array(returned, "what `sgd_train` returns").reshape(-1)
+    except ProbeError:
+        record["returned_error"] = text_array(f"`sgd_train` returns {type(returned).__name__}"
+                                              + (f" of shape {np.shape(returned)}" if returned is not None else ""))
     return record
 
 
@@ -255,7 +263,7 @@ def q5_training(ns):
     try:
         X, y = inputs_p5.training_subset()
     except (OSError, ValueError) as e:
-        return {**record, "trained_error": text_array(f"the FashionMNIST training images could not be read ({e})")}
+        return {**record, "trained_error": text_array(f"the training images could not be read ({e})")}
     try:
         call(train, "sgd_train", "FashionMNIST with your network_loss_and_grads", params, X, y, network,
              epochs=inputs_p5.EPOCHS, lr=inputs_p5.LR, batch_size=inputs_p5.BATCH_SIZE, seed=inputs_p5.SHUFFLE_SEED)
