@@ -17,8 +17,9 @@ made on the *light* base: the reference with Problem 4 trained for zero epochs, 
 
 from dataclasses import dataclass, field
 
-from catalogue_p4 import RIGHT as RIGHT_P4, WRONG as WRONG_P4
-from catalogue_p5 import MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
+from catalogue_attacks import ATTACKS, NON_FINITE, TYPED_CURVES, WALLS_ONLY
+from catalogue_p4 import MORE_WRONG as MORE_WRONG_P4, RIGHT as RIGHT_P4, SOFTMAX_TWICE, WRONG as WRONG_P4
+from catalogue_p5 import E2E as E2E_P5, MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Entry:
     overrides: dict
     loses: frozenset = frozenset()
     light: bool = True  # made on the light base (and so also loses LIGHT_LOSES)
+    says: dict = field(default_factory=dict)  # {question: what its message must say}
+    e2e: bool = True  # graded end to end by test_grading.py (every light entry is also graded by the fast layer)
 
 
 LIGHT = {"n_epochs": "n_epochs = 0\ntrain_losses, test_losses = [], []\n"}
@@ -47,6 +50,9 @@ WRONG = {
 }
 
 RIGHT = {
+    # tqdm in the training cell (it is in the grading image, as on Colab)
+    "tqdm_in_problem_4": {"n_epochs": "from tqdm.notebook import tqdm\n\nn_epochs = 0\ntrain_losses, test_losses = [], []\n"
+                                      "for epoch in tqdm(range(n_epochs)):\n    pass\n"},
     "p1_p2_other_forms": {
         "grad_sq_norm": "def grad_sq_norm(x):\n    return [2 * xi for xi in x]  # a list is fine\n",
         "best_mu": "def best_mu(X):\n    return torch.tensor(X).sum(0) / len(X)  # so is a tensor\n",
@@ -81,17 +87,17 @@ STRINGS = {
 }
 
 
-def together(wrong_answers):
+def together(wrong_answers, light=True, e2e=True):
     """One Entry of (question, overrides) pairs, at most one per question: it loses those questions."""
     overrides, questions = {}, [question for question, _ in wrong_answers]
     assert len(set(questions)) == len(questions), f"two wrong answers to one question: {questions}"
     for _, answer in wrong_answers:
         assert not set(answer) & set(overrides), f"two answers replace the cell of {set(answer) & set(overrides)}"
         overrides.update(answer)
-    return Entry(overrides, frozenset(questions))
+    return Entry(overrides, frozenset(questions), light, e2e=e2e)
 
 
-def in_sets(wrong_answers):
+def in_sets(wrong_answers, light=True, e2e=True):
     """(question, overrides) pairs into as few Entries as can hold them (the k-th answer of each question
     in the k-th)."""
     sets = []
@@ -100,7 +106,7 @@ def in_sets(wrong_answers):
         if free is None:
             sets.append(free := [])
         free.append((question, overrides))
-    return [together(s) for s in sets]
+    return [together(s, light, e2e) for s in sets]
 
 
 def entries():
@@ -110,8 +116,21 @@ def entries():
         catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}))
     for question, overrides in WRONG_P4.items():
         catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}), light=False)
-    for i, entry in enumerate(in_sets([(question, overrides) for question, _, overrides in MORE_WRONG_P5]), 1):
+    # more wrong answers of Problem 5, and the attacks, in the fast layer; the SGD rows of issue 12 and one
+    # set of non-finite answers end to end too
+    for i, entry in enumerate(in_sets([(q, o) for q, label, o in MORE_WRONG_P5 if label not in E2E_P5], e2e=False), 1):
         catalogue[f"more_wrong_p5_{i}"] = entry
+    for label in sorted(E2E_P5):
+        (question, overrides), = [(q, o) for q, l, o in MORE_WRONG_P5 if l == label]
+        catalogue["sgd_" + label.replace(" ", "_").replace(",", "")] = Entry(overrides, frozenset({question}))
+    for i, entry in enumerate(in_sets([(q, o) for q, label, o in ATTACKS if label not in WALLS_ONLY], e2e=False), 1):
+        catalogue[f"attacks_{i}"] = entry
+    catalogue["non_finite"] = together([(q, o) for q, _, o in NON_FINITE])
+    catalogue["typed_curves"] = Entry(TYPED_CURVES, says={"q4_curves": "not the loss of the trained `model`"})
+    for i, entry in enumerate(in_sets([(q, o) for q, _, o in MORE_WRONG_P4], light=False), 1):
+        catalogue[f"more_wrong_p4_{i}"] = entry
+    catalogue["softmax_twice"] = Entry(SOFTMAX_TWICE, frozenset({"q4_model", "q4_accuracy"}), light=False,
+                                       says={"q4_model": "applied twice"})
     catalogue["hardcoded"] = together(HARDCODED.items())
     for label, overrides in {**RIGHT, **RIGHT_P5}.items():
         catalogue[f"right_{label}"] = Entry(overrides)

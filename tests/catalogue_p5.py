@@ -168,7 +168,20 @@ def affine_backward(dout, cache):
      {"sgd_train": _train(batches="range(0, len(X) - batch_size + 1, batch_size)")}),
     ("q5_training", "one step per epoch on the whole training set",
      {"sgd_train": _train(batches="[0]", call="loss_and_grads(params, X, y)")}),
+    ("q5_training", "never shuffles", {"sgd_train": _train().replace("order = rng.permutation(len(X))", "order = np.arange(len(X))")}),
+    ("q5_training", "shuffles once, the same order every epoch",
+     {"sgd_train": _train().replace("    for epoch in range(epochs):\n        order = rng.permutation(len(X))\n",
+                                    "    order = rng.permutation(len(X))\n    for epoch in range(epochs):\n")}),
+    ("q5_training", "a new generator with the same seed every epoch",
+     {"sgd_train": _train().replace("order = rng.permutation(len(X))", "order = np.random.default_rng(seed).permutation(len(X))")}),
+    ("q5_training", "returns None", {"sgd_train": _train().replace("    return losses\n", "")}),
+    ("q5_training", "returns one loss per epoch", {"sgd_train": _train().replace(
+        "            losses.append(loss)\n", "            losses.append(loss)\n        losses[-(-len(X) // batch_size):] = "
+        "[float(np.mean(losses[-(-len(X) // batch_size):]))]\n")}),
 ]
+
+# the rows of issue 12's table, graded end to end too
+E2E = {"never shuffles", "shuffles once, the same order every epoch", "returns None"}
 
 LOOPED_LAYERS = {
     "affine_backward": '''def affine_backward(dout, cache):
@@ -228,6 +241,22 @@ RIGHT = {
     return np.array(losses)
 ''',
     },
+    # tqdm around the epochs (tqdm is in the grading image, as on Colab); the losses as a NumPy array
+    "p5_tqdm": {"sgd_train": '''from tqdm import tqdm
+
+def sgd_train(params, X, y, loss_and_grads, epochs, lr, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    losses = []
+    for epoch in tqdm(range(epochs), desc="epochs"):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            loss, grads = loss_and_grads(params, X[idx], y[idx])
+            for k in params:
+                params[k] -= lr * grads[k]
+            losses.append(loss)
+    return np.asarray(losses)
+'''},
     # the backward pass as a loop over the layers; minibatches of equal-ish size
     "p5_layer_loop_network": {
         "network_loss_and_grads": '''def network_loss_and_grads(params, X, y):

@@ -27,6 +27,7 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gradescope_r
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes a minute or so of one core; started before the others")
+    config.addinivalue_line("markers", "fast: the fast layer (`make check`): no grade, seconds in all")
 
 
 def pytest_collection_modifyitems(items):

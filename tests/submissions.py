@@ -32,7 +32,9 @@ def defined_names(source):
 
 
 def make(release_path, solutions_path, overrides=None):
-    """A filled-in student notebook (NotebookNode) with the answer cells of ``overrides`` replaced."""
+    """A filled-in student notebook (NotebookNode) with the answer cells of ``overrides`` replaced. An
+    override is the new source of the answer cell that defines the name, or a list of sources: the
+    first replaces that cell, the others are new code cells right after it (a student's later cells)."""
     release = nbformat.read(release_path, as_version=4)
     solutions = nbformat.read(solutions_path, as_version=4)
     for cell_type in ("code", "markdown"):
@@ -43,5 +45,9 @@ def make(release_path, solutions_path, overrides=None):
     for name, source in (overrides or {}).items():
         cells = [c for c in tagged(release, ANSWER_TAG, "code") if name in defined_names(c.source)]
         assert len(cells) == 1, f"no single answer cell defines {name}"
-        cells[0].source = source
+        first, *later = [source] if isinstance(source, str) else source
+        cells[0].source = first
+        position = release.cells.index(cells[0])
+        for offset, extra in enumerate(later, 1):
+            release.cells.insert(position + offset, nbformat.v4.new_code_cell(extra))
     return release

@@ -17,8 +17,18 @@ import tempfile
 import nbformat
 import pytest
 
+import catalogue_attacks
 from conftest import scores
 from hw1grader import sandbox
+
+# the forward functions the homework gives, for Problem 5's attacks to build on
+P5_GIVEN = """import numpy as np
+def affine_forward(x, w, b):
+    return x @ w + b, (x, w, b)
+def sigmoid_forward(x):
+    out = 1 / (1 + np.exp(-x))
+    return out, out
+"""
 
 ATTACKS = {
     # the attack reported in the issue: otter's test results patched in the student's kernel
@@ -111,6 +121,11 @@ for d in glob.glob("/tmp/hw1-room-*/record"):
 ''',
     # leaving early
     "exit_early": "import os\nos._exit(0)\n",
+    # Problem 5's gradients from torch autograd, reached where only the walls can stop it: the judge's Python
+    # path extended to wherever torch is installed, and a Python with torch started from the function
+    "p5_autograd_past_the_judge": P5_GIVEN + "\n".join(
+        overrides[name] for question, label, overrides in catalogue_attacks.ATTACKS if label in catalogue_attacks.WALLS_ONLY
+        for name in overrides),
 }
 
 # strings that only the grader's side holds: they must not reach the student's results
@@ -120,7 +135,7 @@ SECRETS = ("def q1_grad(data, ctx)", "from .config import", '"W_H": [1, -1, 0, 0
 def runs_as_room_user(python):
     """Whether a room's user could start this Python with the packages grading needs."""
     probe = [python, "-c", "import nbclient, numpy"]
-    user = sandbox.as_user(sandbox.room_uid("test"))
+    user = sandbox.as_user(sandbox.room_uid("test"), [sandbox.ROOM_GROUP])  # as the room runs
     try:
         return subprocess.run(probe, cwd="/", env={}, capture_output=True, **user).returncode == 0
     except PermissionError:  # the interpreter itself is out of reach
@@ -206,7 +221,8 @@ def attacked(built, tmp_path, source):
 # Attacks on the walls (files, processes, what can be read) run in every mode; attacks inside the
 # student's own kernel (patches, rigged values, leaving early) meet the same clean room in every mode,
 # so they run in the default mode only: that keeps the suite's time down.
-WALL_ATTACKS = {"exit_hooks_threads_daemons", "replace_files", "read_secrets", "symlinked_records"}
+WALL_ATTACKS = {"exit_hooks_threads_daemons", "replace_files", "read_secrets", "symlinked_records",
+                "p5_autograd_past_the_judge"}
 
 
 @pytest.mark.parametrize("mode, attack", [(mode, attack) for attack in sorted(ATTACKS)
@@ -236,14 +252,14 @@ def test_nothing_outlives_the_student_room(mode, built, grade, tmp_path):
 # public tests' messages the uid it ran as and what it got from every path that exists.
 READ_GRADER_CODE = '''
 import glob, os, sys, otter.test_files.abstract_test as _at
-paths = ["/autograder/source/hw1grader/checks.py"]
-paths += [os.path.join("/tmp", d, "autograder", "source", "hw1grader", "checks.py") for d in os.listdir("/tmp")]
-paths += [os.path.join(p, "hw1grader", "checks.py") for p in sys.path if p]
+paths = ["/autograder/source/hw1grader/checking.py"]
+paths += [os.path.join("/tmp", d, "autograder", "source", "hw1grader", "checking.py") for d in os.listdir("/tmp")]
+paths += [os.path.join(p, "hw1grader", "checking.py") for p in sys.path if p]
 for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
     try: args = [a for a in open(cmdline).read().split("\\0") if a.startswith("/")]
     except OSError: continue
     paths += [a for a in args if a.endswith(".zip")]
-    paths += [os.path.join(os.path.dirname(a), "hw1grader", "checks.py") for a in args if a.endswith("run_otter.py")]
+    paths += [os.path.join(os.path.dirname(a), "hw1grader", "checking.py") for a in args if a.endswith("run_otter.py")]
 seen = []
 for path in dict.fromkeys(paths):
     try: seen.append(f"{path}: read " + open(path, errors="replace").read(20000))
@@ -265,9 +281,9 @@ def test_room_user_cannot_read_the_grader(mode, built, grade, tmp_path):
     uids = {int(line.split()[1]) for line in lines if line.startswith("uid ")}
     assert uids and all(uid in sandbox.ROOM_UIDS for uid in uids), f"the room did not run as a user of its own: {uids}"
     assert not [line for line in lines if ": read " in line], "the room's user read the grader's files"
-    closed = [line.rsplit(": ", 1)[0] for line in lines if line.endswith("checks.py: PermissionError")]
+    closed = sorted({line.rsplit(": ", 1)[0] for line in lines if line.endswith("checking.py: PermissionError")})
     assert any(os.path.isfile(path) for path in closed), \
-        f"the submission did not find the grader's checks.py (closed: {closed}): the test no longer looks where it is"
+        f"the submission did not find the grader's checking.py (closed: {closed}): the test no longer looks where it is"
     leaked = [s for s in SECRETS if s in str(results)]
     assert not leaked, f"the results show what only the grader holds: {leaked}"
 

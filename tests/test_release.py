@@ -84,7 +84,7 @@ def test_zip_holds_the_grader_but_student_release_does_not(built):
     with zipfile.ZipFile(built / "autograder" / build.ZIP_NAME) as zf:
         names = zf.namelist()
         config = json.loads(zf.read("otter_config.json"))
-    assert "hw1grader/checks.py" in names and "hw1grader/plugin.py" in names
+    assert "hw1grader/checking.py" in names and "hw1grader/problems/p5/checks.py" in names and "hw1grader/plugin.py" in names
     assert "hw1grader.plugin.CleanRoom" in config["plugins"]
     assert not list((built / "student_release").rglob("*.py"))
 
