@@ -1,0 +1,232 @@
+"""Intake, in-process and fast: every notebook Jupyter opens is graded (the corpus of notebook_variants/),
+every bad upload is refused with a reason, and nothing in an upload makes the grader (root) follow a
+link, write outside the submission, recurse without bound or read past a limit. The few end-to-end
+grades of such uploads are in test_bad_submissions.py."""
+
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import warnings
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from hw1grader import intake, student_room
+
+VARIANTS = os.path.join(REPO, "tests", "notebook_variants")
+RELEASE = os.path.join(REPO, "student_release", "hw1.ipynb")
+
+
+def release_bytes():
+    with open(RELEASE, "rb") as f:
+        return f.read()
+
+
+def release_json():
+    return json.loads(release_bytes())
+
+
+def code_sources(nb):
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+RELEASE_CODE = code_sources(nbformat.reads(release_bytes().decode("utf-8"), as_version=4))
+
+
+@pytest.fixture
+def base(tmp_path):
+    """A scratch folder, on tmpfs where there is one, removed at the end."""
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        path = pathlib.Path(tempfile.mkdtemp(prefix="hw1-test-intake-", dir="/dev/shm"))
+    else:
+        path = tmp_path / "base"
+        path.mkdir()
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.fixture
+def upload(base):
+    """An upload folder, with a sibling folder standing for everything outside it (nothing there may change)."""
+    (base / "submission").mkdir()
+    outside = base / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("root's file")
+    return base / "submission"
+
+
+def outside_of(upload):
+    return upload.parent / "outside"
+
+
+def assert_outside_untouched(upload):
+    outside = outside_of(upload)
+    assert sorted(os.listdir(outside)) == ["secret"]
+    assert (outside / "secret").read_text() == "root's file"
+
+
+def read_strictly(path):
+    """The notebook as every later stage reads it, with any nbformat warning an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    return nb
+
+
+def assert_gradable(path):
+    """What the student room and otter read of a prepared notebook: a valid nbformat 4.5 file, plain
+    UTF-8 JSON, otter's metadata for hw1, and the release's code cells exactly."""
+    raw = open(path, "rb").read()
+    assert not raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
+    nb = read_strictly(path)
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    assert all(not c.outputs and c.execution_count is None for c in nb.cells if c.cell_type == "code")
+    from otter.nbmeta_config import NBMetadataConfig
+    assert NBMetadataConfig.from_notebook(nb).assignment_name == "hw1"
+    assert nb.metadata.kernelspec.name == "python3"
+    assert student_room.student_cells(str(path), None) == RELEASE_CODE
+    return nb
+
+
+# A. Every notebook Jupyter opens
+
+
+@pytest.mark.parametrize("variant", sorted(f for f in os.listdir(VARIANTS) if f.endswith(".ipynb")))
+def test_notebook_variant_is_accepted_with_its_code_cells_unchanged(variant, upload):
+    raw = open(os.path.join(VARIANTS, variant), "rb").read()
+    (upload / variant).write_bytes(raw)
+    path = intake.prepare(str(upload))
+    assert path == str(upload / variant)
+    nb = assert_gradable(path)
+    # what Jupyter itself reads of the file (with its BOM skipped): the same code, the same Markdown
+    jupyter = nbformat.reads(raw.decode("utf-8-sig", "surrogatepass"), as_version=4)
+    assert code_sources(nb) == code_sources(jupyter)
+    markdown = [c.source for c in jupyter.cells if c.cell_type == "markdown"]
+    assert [c.source for c in nb.cells if c.cell_type == "markdown"] == [
+        s.encode("utf-8", "replace").decode("utf-8") for s in markdown]  # a lone surrogate becomes '?'
+
+
+def test_corpus_holds_every_variant_of_its_script():
+    """Every variant the script describes is in the corpus, and nothing else."""
+    sys.path.insert(0, VARIANTS)
+    try:
+        import make_variants
+    finally:
+        sys.path.remove(VARIANTS)
+    assert sorted(f"{n}.ipynb" for n in make_variants.VARIANTS) == sorted(
+        f for f in os.listdir(VARIANTS) if f.endswith(".ipynb"))
+
+
+def test_cell_ids_kept_when_valid_and_made_unique_otherwise(upload):
+    nb = release_json()
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = ["keep-me", "keep-me", "bad id", "x" * 65][i % 4] if i < 4 else f"c{i}"
+    (upload / "hw1.ipynb").write_text(json.dumps(nb))
+    cells = assert_gradable(intake.prepare(str(upload))).cells
+    ids = [c.id for c in cells]
+    assert ids[0] == "keep-me" and ids[4:] == [f"c{i}" for i in range(4, len(cells))]
+    assert len(set(ids)) == len(ids)
+
+
+def test_clean_notebook_is_the_same_at_every_regrade():
+    assert nbformat.writes(intake.clean_notebook(release_bytes(), "hw1.ipynb")) == \
+        nbformat.writes(intake.clean_notebook(release_bytes(), "hw1.ipynb"))
+
+
+def test_utf16_and_float_version_are_read():
+    nb = release_json()
+    nb["nbformat"] = 4.0
+    for raw in (json.dumps(nb).encode("utf-16"), json.dumps(nb).encode()):
+        assert code_sources(intake.clean_notebook(raw, "hw1.ipynb")) == RELEASE_CODE
+
+
+def test_cells_without_metadata_and_odd_sources_are_read():
+    """Beyond what Jupyter opens: cells with no metadata, a source that is not text."""
+    nb = release_json()
+    for cell in nb["cells"]:
+        cell.pop("metadata")
+    nb["cells"].append({"cell_type": "code", "source": ["x = ", 1]})
+    nb["cells"].append("not a cell")
+    clean = intake.clean_notebook(json.dumps(nb).encode(), "hw1.ipynb")
+    assert code_sources(clean) == RELEASE_CODE + ["x = 1"]
+
+
+def test_metadata_nested_too_deep_to_write_is_dropped():
+    nb = release_json()
+    deep = {}
+    for _ in range(400):
+        deep = {"d": deep}
+    nb["cells"][0]["metadata"] = {"deep": deep, "tags": ["t"]}
+    clean = intake.clean_notebook(json.dumps(nb).encode(), "hw1.ipynb")
+    assert code_sources(clean) == RELEASE_CODE
+    nbformat.validate(clean)
+
+
+# what Jupyter cannot open, or not this assignment: refused, with a reason
+def notebook_with(**changes):
+    nb = release_json()
+    nb.update(changes)
+    return json.dumps(nb).encode()
+
+
+def foreign_notebook():
+    nb = release_json()
+    nb["metadata"]["otter"]["assignment_name"] = "hw2"
+    return json.dumps(nb).encode()
+
+
+def stripped_foreign_notebook():
+    nb = release_json()
+    del nb["metadata"]["otter"]
+    for cell in nb["cells"]:
+        cell["source"] = [line.replace("hw1.ipynb", "hw2.ipynb") for line in cell["source"]]
+    return json.dumps(nb).encode()
+
+
+REFUSED = {
+    "empty": (b"", "is empty"),
+    "whitespace": (b" \n\r\n", "is empty"),
+    "truncated": (b'{"cells": [', "not valid notebook JSON"),
+    "pdf": (b"%PDF-1.4\n", "not valid notebook JSON"),
+    "latin-1": ('{"cells": [], "x": "é"}'.encode("latin-1"), "not UTF-8"),
+    "deeply nested JSON": (b"[" * 100_000 + b"]" * 100_000, "not valid notebook JSON"),
+    "a list": (b"[1, 2, 3]", "not a valid Jupyter notebook"),
+    "a number": (b"4", "not a valid Jupyter notebook"),
+    "no version, no cells": (b'{"metadata": {}}', "not a valid Jupyter notebook"),
+    "format 5": (notebook_with(nbformat=5), "notebook format 5"),
+    "broken format 3": (notebook_with(nbformat=3, worksheets="x"), "could not be upgraded"),
+    "cells not a list": (notebook_with(cells={"a": 1}), "no list of cells"),
+    "another assignment": (foreign_notebook(), "'hw2'"),
+    "no otter metadata, another set-up": (stripped_foreign_notebook(), "not the Homework 1 notebook"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_what_jupyter_cannot_open_is_refused_with_a_reason(case, upload):
+    content, reason = REFUSED[case]
+    (upload / "hw1.ipynb").write_bytes(content)
+    with pytest.raises(intake.Rejected, match=reason.replace("(", r"\(")) as refused:
+        intake.prepare(str(upload))
+    assert "hw1.ipynb" in str(refused.value)
+
+
+def test_notebook_past_the_size_limit_is_refused_before_it_is_parsed(upload, monkeypatch):
+    monkeypatch.setattr(intake, "MAX_NOTEBOOK_BYTES", 10_000)
+    (upload / "hw1.ipynb").write_bytes(release_bytes())
+    with pytest.raises(intake.Rejected, match="clear the outputs"):
+        intake.prepare(str(upload))
+
+
+def test_several_notebooks_are_refused_but_checkpoints_ignored(upload):
+    (upload / ".ipynb_checkpoints").mkdir()
+    (upload / ".ipynb_checkpoints" / "hw1-checkpoint.ipynb").write_bytes(release_bytes())
+    (upload / "hw1.ipynb").write_bytes(release_bytes())
+    assert_gradable(intake.prepare(str(upload)))
+    (upload / "hw1 (1).ipynb").write_bytes(release_bytes())
+    with pytest.raises(intake.Rejected, match="2 notebooks"):
+        intake.prepare(str(upload))
