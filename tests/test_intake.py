@@ -7,9 +7,11 @@ import json
 import os
 import pathlib
 import shutil
+import struct
 import sys
 import tempfile
 import warnings
+import zipfile
 
 import nbformat
 import pytest
@@ -229,4 +231,169 @@ def test_several_notebooks_are_refused_but_checkpoints_ignored(upload):
     assert_gradable(intake.prepare(str(upload)))
     (upload / "hw1 (1).ipynb").write_bytes(release_bytes())
     with pytest.raises(intake.Rejected, match="2 notebooks"):
+        intake.prepare(str(upload))
+
+
+# B. Zip files
+
+
+def export_zip(path, entries=None, method=zipfile.ZIP_DEFLATED):
+    """A zip like grader.export()'s: the notebook, otter's log, the PDF (or the given entries)."""
+    entries = entries if entries is not None else {
+        "hw1.ipynb": release_bytes(), ".OTTER_LOG": b"\x80not a log", "hw1.pdf": b"%PDF-1.4\n"}
+    with zipfile.ZipFile(path, "w", compression=method) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def patch_entries(path, flag=None, method=None, crc=None, file_size=None):
+    """Rewrite fields of every entry's local header and central directory record, as another tool (or a
+    damaged or crafted zip) would have written them."""
+    data = bytearray(path.read_bytes())
+    for signature, flag_at, method_at, crc_at, size_at in ((b"PK\x03\x04", 6, 8, 14, 22), (b"PK\x01\x02", 8, 10, 16, 24)):
+        start = 0
+        while (at := data.find(signature, start)) >= 0:
+            if flag is not None:
+                data[at + flag_at:at + flag_at + 2] = struct.pack("<H", struct.unpack_from("<H", data, at + flag_at)[0] | flag)
+            if method is not None:
+                data[at + method_at:at + method_at + 2] = struct.pack("<H", method)
+            if crc is not None:
+                data[at + crc_at:at + crc_at + 4] = struct.pack("<I", crc)
+            if file_size is not None:
+                data[at + size_at:at + size_at + 4] = struct.pack("<I", file_size)
+            start = at + 4
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_export_zip_gives_its_notebook_and_nothing_else(upload):
+    export_zip(upload / "hw1_2023_09_29T17_00_00.zip")
+    path = intake.prepare(str(upload))
+    assert_gradable(path)
+    assert sorted(os.listdir(upload)) == ["hw1.ipynb", "hw1_2023_09_29T17_00_00.zip"]
+
+
+def test_zipped_folder_from_macos_gives_its_notebook(upload):
+    export_zip(upload / "hw1.zip", {"hw1/": b"", "hw1/hw1.ipynb": release_bytes(), "hw1/data/p3_dataset1.csv": b"1,2\n",
+                                    "__MACOSX/hw1/._hw1.ipynb": b"\x00\x05\x16\x07",
+                                    "hw1/.ipynb_checkpoints/hw1-checkpoint.ipynb": b"{}"})
+    assert_gradable(intake.prepare(str(upload)))
+
+
+def test_zip_holding_a_zip_and_the_notebook_gives_the_notebook(upload):
+    inner = export_zip(upload.parent / "inner.zip")
+    export_zip(upload / "outer.zip", {"inner.zip": inner.read_bytes(), "hw1.ipynb": release_bytes()})
+    assert_gradable(intake.prepare(str(upload)))
+
+
+def bomb(path, real_size=20 << 20):
+    """A notebook entry of real_size bytes of spaces that deflate to almost nothing."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("hw1.ipynb", b" " * real_size)
+    return path
+
+
+def zip_case(case, path, monkeypatch):
+    """Write the zip of a case to path; returns the part of the message that says what is wrong."""
+    if case == "ZipCrypto":
+        patch_entries(export_zip(path), flag=0x1)
+        return "password-protected"
+    if case == "strong encryption":
+        patch_entries(export_zip(path), flag=0x41)
+        return "password-protected"
+    if case == "AES":
+        patch_entries(export_zip(path), flag=0x1, method=99)
+        return "password-protected"
+    if case == "bad CRC":
+        patch_entries(export_zip(path), crc=0x12345678)
+        return "damaged"
+    if case == "damaged deflate stream":
+        data = bytearray(export_zip(path, {"hw1.ipynb": release_bytes()}).read_bytes())
+        data[60:400] = b"\xff" * 340
+        path.write_bytes(bytes(data))
+        return "damaged"
+    if case == "cut short":
+        data = export_zip(path).read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+        return "not a zip file"
+    if case == "not a zip":
+        path.write_bytes(b"PK\x03\x04 but nothing more" * 10)
+        return "not a zip file"
+    if case == "Deflate64":
+        patch_entries(export_zip(path), method=9)
+        return "Deflate64"
+    if case == "PPMd":
+        patch_entries(export_zip(path), method=98)
+        return "PPMd"
+    if case == "declared past the limit":
+        monkeypatch.setattr(intake, "MAX_NOTEBOOK_BYTES", 1 << 20)
+        bomb(path)
+        return "larger than 1 MB"
+    if case == "declared small, expands far (sizes lie)":
+        monkeypatch.setattr(intake, "MAX_NOTEBOOK_BYTES", 1 << 20)
+        patch_entries(bomb(path), file_size=1000)
+        return "damaged"
+    if case == "expands past the zip limit":
+        monkeypatch.setattr(intake, "MAX_ZIP_EXPANDED", 10 << 20)
+        export_zip(path, {"hw1.ipynb": release_bytes(), "data.bin": b"\0" * (11 << 20)})
+        return "expand to more than 10 MB"
+    if case == "many entries":
+        monkeypatch.setattr(intake, "MAX_ZIP_ENTRIES", 20)
+        export_zip(path, {"hw1.ipynb": release_bytes(), **{f"f{i}.txt": b"" for i in range(30)}})
+        return "more than 20 files"
+    if case == "end record claims 65,535 entries":
+        data = bytearray(export_zip(path).read_bytes())
+        end = data.rfind(b"PK\x05\x06")
+        data[end + 8:end + 12] = struct.pack("<HH", 0xFFFF, 0xFFFF)
+        path.write_bytes(bytes(data))
+        return "more than 1,000 files"
+    if case == "nested deep":
+        export_zip(path, {"/".join(["d"] * 40) + "/hw1.ipynb": release_bytes()})
+        return "nested more than 32 deep"
+    if case in ("..", "absolute", "drive"):
+        name = {"..": "../../etc/hw1.ipynb", "absolute": "/etc/hw1.ipynb", "drive": "C:\\hw1.ipynb"}[case]
+        export_zip(path, {name: release_bytes()})
+        return "not a plain path"
+    if case == "only a zip inside":
+        export_zip(path, {"inner.zip": export_zip(path.parent.parent / "inner.zip").read_bytes()})
+        return "another zip file"
+    if case == "two notebooks":
+        export_zip(path, {"hw1.ipynb": release_bytes(), "hw1-v2.ipynb": release_bytes()})
+        return "2 notebooks"
+    if case == "bad UTF-8 name":
+        patch_entries(export_zip(path, {"hw1\xe9.ipynb": release_bytes()}), flag=0x800)
+        data = path.read_bytes().replace("hw1\xe9".encode("utf-8"), b"hw1\xff\xfe")
+        path.write_bytes(data)
+        return "damaged"
+    raise AssertionError(case)
+
+
+ZIP_CASES = ["ZipCrypto", "strong encryption", "AES", "bad CRC", "damaged deflate stream", "cut short", "not a zip",
+             "Deflate64", "PPMd", "declared past the limit", "declared small, expands far (sizes lie)",
+             "expands past the zip limit", "many entries", "end record claims 65,535 entries", "nested deep", "..",
+             "absolute", "drive", "only a zip inside", "two notebooks", "bad UTF-8 name"]
+
+
+@pytest.mark.parametrize("case", ZIP_CASES)
+def test_bad_zip_is_refused_with_a_reason_and_nothing_extracted(case, upload, monkeypatch):
+    reason = zip_case(case, upload / "hw1.zip", monkeypatch)
+    with pytest.raises(intake.Rejected, match=reason) as refused:
+        intake.prepare(str(upload))
+    assert "hw1.zip" in str(refused.value) or "notebooks" in str(refused.value)
+    assert os.listdir(upload) == ["hw1.zip"]
+    assert_outside_untouched(upload)
+
+
+def test_zip_limits_are_checked_before_zipfile_reads_the_entries(upload, monkeypatch):
+    zip_case("end record claims 65,535 entries", upload / "hw1.zip", monkeypatch)
+    monkeypatch.setattr(zipfile, "ZipFile", None)  # never reached
+    with pytest.raises(intake.Rejected, match="more than 1,000 files"):
+        intake.prepare(str(upload))
+
+
+def test_several_zips_are_refused_before_any_is_opened(upload):
+    for i in range(intake.MAX_ZIPS + 1):
+        (upload / f"z{i}.zip").write_bytes(b"")
+    with pytest.raises(intake.Rejected, match="zip files"):
         intake.prepare(str(upload))

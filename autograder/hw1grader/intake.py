@@ -1,32 +1,58 @@
 """Intake: turn what a student uploaded into one gradable notebook, or say clearly why it is not one.
 
 Gradescope hands the autograder whatever was uploaded: the notebook (under any name), the zip that
-``grader.export()`` makes, or a file that is not a notebook at all. ``prepare(folder)`` leaves exactly
-one gradable ``.ipynb`` in the folder and returns its path, or raises ``Rejected`` with a message for the
-student; ``rejection(message, tests_dir)`` is the Gradescope result for that case (every question 0).
+``grader.export()`` makes, or a file that is not a notebook at all. ``prepare(folder)`` finds the one
+notebook (in the folder, else in a zip there), opens it as Jupyter would and writes it back, as a clean
+nbformat 4.5 notebook, in the folder; it returns that path, or raises ``Rejected`` with a message for
+the student. ``rejection(message, tests_dir)`` is the Gradescope result for that case (every question 0).
 
-The notebook is opened as Jupyter opens it (``clean_notebook``) and written back as a clean, valid
-nbformat 4.5 notebook, which every later stage (the student room, otter) reads without complaint.
+A zip is the student's: its list of entries is checked against every limit before anything is
+decompressed, declared sizes are not trusted, nothing but the notebook is read and nothing is written
+but the clean notebook.
 """
 
 import ast
+import contextlib
 import glob
 import itertools
 import json
+import lzma
 import os
 import re
+import struct
 import tempfile
 import zipfile
+import zlib
 
 import nbformat
 
 ASSIGNMENT = "hw1"
-MAX_NOTEBOOK_BYTES = 50 << 20  # a notebook, uploaded or inside a zip: outputs of a long training still fit
 HOW_TO_FIX = ("Submit the hw1.ipynb you worked in (File → Download in Jupyter or Colab), or the zip that "
               "the last cell, grader.export(), makes.")
+
+# Limits, each checked before the work it bounds. The notebook the homework asks for is 65 kB blank and
+# about 400 kB executed with its plots; an export zip holds it, the otter log and a PDF.
+MAX_NOTEBOOK_BYTES = 50 << 20  # a notebook, uploaded or inside a zip: outputs of a long training still fit
+SEARCH_DEPTH = 2  # folders down a zip where a notebook is looked for (a zipped folder: hw1/hw1.ipynb)
+MAX_ZIPS = 10  # zip files in an upload (each is checked before one is read)
+MAX_ZIP_ENTRIES = 1_000  # an export zip holds 2 or 3; a zipped project folder a few hundred
+MAX_ZIP_DIRECTORY_BYTES = 4 << 20  # a zip's list of entries, read before any entry (1,000 long names fit)
+MAX_ZIP_EXPANDED = 500 << 20  # all entries of a zip, as declared (FashionMNIST with its .gz files: 85 MB)
+MAX_ZIP_NAME_BYTES = 1024  # an entry's path inside a zip
+MAX_DEPTH = 32  # folders inside folders in a zip's entry names
+
+# folders no notebook is looked for in: Jupyter's checkpoints, macOS's resource forks, git's
+IGNORED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints", ".git"}
+
+ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+ZIP_METHOD_NAMES = {9: "Deflate64", 93: "Zstandard", 95: "XZ", 96: "JPEG", 97: "WavPack", 98: "PPMd",
+                    99: "AES encryption"}
+# a zip's "encrypted" and "strong encryption" flags
+ZIP_ENCRYPTED, ZIP_STRONG_ENCRYPTION = 0x1, 0x40
 CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 # the set-up cell of the released notebook (a code cell of every Homework 1 notebook)
 GRADER_INIT = re.compile(r"otter\.Notebook\(\s*['\"]" + ASSIGNMENT + r"\.ipynb['\"]")
+NOFOLLOW_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class Rejected(Exception):
@@ -34,39 +60,157 @@ class Rejected(Exception):
 
 
 def prepare(folder):
-    """The path of the one gradable notebook in folder (extracted from an export zip if need be),
-    written back as a clean nbformat 4 notebook."""
-    notebooks = glob.glob(os.path.join(folder, "*.ipynb"))
-    if not notebooks:
-        notebooks = extract_notebooks(folder)
-    if not notebooks:
-        found = ", ".join(sorted(os.listdir(folder))[:10]) or "nothing"
-        raise Rejected(f"No Jupyter notebook (.ipynb) was found in your submission (it holds: {found}). {HOW_TO_FIX}")
-    if len(notebooks) > 1:
-        names = ", ".join(sorted(os.path.basename(n) for n in notebooks))
-        raise Rejected(f"Your submission holds {len(notebooks)} notebooks ({names}); submit only your hw1.ipynb.")
-    with open(notebooks[0], "rb") as f:
-        raw = f.read(MAX_NOTEBOOK_BYTES + 1)
-    write_notebook(clean_notebook(raw, os.path.basename(notebooks[0])), notebooks[0])
-    return notebooks[0]
+    """The path of the one gradable notebook in folder, written there as a clean nbformat 4 notebook
+    (from a notebook in the folder, else from the zips in it). Raises Rejected with a message for the
+    student."""
+    notebooks = sorted(glob.glob(os.path.join(glob.escape(folder), "*.ipynb")))
+    found = [(os.path.basename(path), lambda path=path: read_file(path)) for path in notebooks]
+    if not found:
+        zips = sorted(glob.glob(os.path.join(glob.escape(folder), "*.zip")))
+        if len(zips) > MAX_ZIPS:
+            raise Rejected(f"Your submission holds {len(zips)} zip files; submit only the one that grader.export() "
+                           f"makes. {HOW_TO_FIX}")
+        for path in zips:
+            shown = os.path.basename(path)
+            found += [(name, lambda path=path, shown=shown, name=name: read_zip_notebook(path, shown, name))
+                      for name in zip_notebooks(path, shown)]
+    if not found:
+        names = sorted(os.listdir(folder))
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "") or "nothing"
+        raise Rejected(f"No Jupyter notebook (.ipynb) was found in your submission (it holds: {shown}). {HOW_TO_FIX}")
+    if len(found) > 1:  # before reading any
+        names = ", ".join(sorted(name for name, _ in found)[:10])
+        raise Rejected(f"Your submission holds {len(found)} notebooks ({names}); submit only your hw1.ipynb.")
+    name, read = found[0]
+    notebook = clean_notebook(read(), os.path.basename(name.replace("\\", "/")))
+    target = os.path.join(folder, gradable_name(name))
+    write_notebook(notebook, target)
+    return target
 
 
-def extract_notebooks(folder):
-    """Notebooks from the zip files in folder (grader.export() makes one), by name only: no paths."""
-    extracted = []
-    for path in glob.glob(os.path.join(folder, "*.zip")):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                for info in zf.infolist():
-                    name = os.path.basename(info.filename)
-                    if name.endswith(".ipynb") and not name.startswith(".") and info.file_size <= MAX_NOTEBOOK_BYTES:
-                        target = os.path.join(folder, name)
-                        with zf.open(info) as src, open(target, "wb") as dest:
-                            dest.write(src.read())
-                        extracted.append(target)
-        except zipfile.BadZipFile:
-            raise Rejected(f"{os.path.basename(path)} is not a valid zip file. {HOW_TO_FIX}") from None
-    return extracted
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read(MAX_NOTEBOOK_BYTES + 1)
+
+
+def is_notebook_name(name):
+    return name.lower().endswith(".ipynb") and not name.startswith(".")
+
+
+def gradable_name(name):
+    """The name the gradable notebook is written under at the top of the folder: the upload's own name
+    when it is a plain one, with the extension otter looks for (.ipynb, lower case)."""
+    stem = os.path.basename(name.replace("\\", "/"))[:-len(".ipynb")]
+    if not stem or stem.startswith(".") or len(stem.encode("utf-8", "replace")) > 200:
+        stem = ASSIGNMENT
+    return stem + ".ipynb"
+
+
+# Zip files
+
+
+@contextlib.contextmanager
+def open_zip(path, shown_name):
+    """The zip at path (ZipFile) once its list of entries passed every check, read with limits checked
+    before anything is decompressed; whatever goes wrong inside, a Rejected that says what."""
+    def damaged(detail):
+        return Rejected(f"{shown_name} could not be opened: {detail}. Make the zip again with grader.export(), "
+                        f"or upload the .ipynb itself. {HOW_TO_FIX}")
+
+    try:
+        fd = os.open(path, NOFOLLOW_READ)
+        with os.fdopen(fd, "rb") as f:
+            # the end record says how long the list of entries is; ZipFile would read all of it at once.
+            # _EndRecData is the function ZipFile itself uses, so that both see the same record.
+            end = zipfile._EndRecData(f)
+            if end is None:
+                raise damaged("it is not a zip file, or it is cut short")
+            if end[zipfile._ECD_SIZE] > MAX_ZIP_DIRECTORY_BYTES or end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ZIP_ENTRIES:
+                raise Rejected(f"{shown_name} holds more than {MAX_ZIP_ENTRIES:,} files. {HOW_TO_FIX}")
+            with zipfile.ZipFile(f) as zf:
+                check_zip_entries(zf.infolist(), shown_name)
+                yield zf
+    except Rejected:
+        raise
+    except RuntimeError as e:  # what zipfile raises for an encrypted entry
+        raise damaged(f"it is encrypted ({e})") from None
+    except NotImplementedError as e:
+        raise damaged(f"it uses a compression method this grader cannot read ({e})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError,
+            OverflowError, IndexError, KeyError, TypeError, struct.error) as e:
+        raise damaged(f"it is damaged ({type(e).__name__}: {str(e)[:150]})") from None
+
+
+def zip_notebooks(path, shown_name):
+    """Names of the notebooks in a zip (grader.export() makes one): those of the shallowest folder that
+    holds any (at most SEARCH_DEPTH down), outside hidden folders and __MACOSX. Only the zip's list of
+    entries is read; a zip inside is never opened."""
+    with open_zip(path, shown_name) as zf:
+        names = [i.filename for i in zf.infolist() if zip_notebook(i.filename)]
+        if not names:
+            inner = [i.filename for i in zf.infolist() if i.filename.lower().endswith(".zip")]
+            if inner:
+                raise Rejected(f"{shown_name} holds another zip file ({inner[0][:100]}) but no notebook: a zip inside "
+                               f"a zip is not opened. {HOW_TO_FIX}")
+            return []
+        depth = min(entry_depth(n) for n in names)
+        return [n for n in names if entry_depth(n) == depth]
+
+
+def read_zip_notebook(path, shown_name, name):
+    """The bytes of one entry, at most MAX_NOTEBOOK_BYTES whatever its header says; zipfile checks its CRC."""
+    too_large = Rejected(f"The notebook {name[:100]} in {shown_name} is larger than {size_text(MAX_NOTEBOOK_BYTES)}: "
+                         "clear the outputs (Edit → Clear All Outputs), save, and submit again.")
+    with open_zip(path, shown_name) as zf:
+        info = zf.getinfo(name)
+        if info.file_size > MAX_NOTEBOOK_BYTES:
+            raise too_large
+        blocks, size = [], 0
+        with zf.open(info) as entry:
+            while block := entry.read(1 << 20):
+                size += len(block)
+                if size > MAX_NOTEBOOK_BYTES:
+                    raise too_large
+                blocks.append(block)
+        return b"".join(blocks)
+
+
+def check_zip_entries(infos, shown_name):
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise Rejected(f"{shown_name} holds more than {MAX_ZIP_ENTRIES:,} files. {HOW_TO_FIX}")
+    total = 0
+    for info in infos:
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        if (name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts
+                or len(name.encode("utf-8", "replace")) > MAX_ZIP_NAME_BYTES):
+            raise Rejected(f"{shown_name} holds a file whose name is not a plain path inside the zip ({name[:100]!r}). "
+                           f"{HOW_TO_FIX}")
+        if len(parts) > MAX_DEPTH:
+            raise Rejected(f"{shown_name} holds folders nested more than {MAX_DEPTH} deep. {HOW_TO_FIX}")
+        if info.flag_bits & (ZIP_ENCRYPTED | ZIP_STRONG_ENCRYPTION) or info.compress_type == 99:
+            raise Rejected(f"{shown_name} is password-protected (its file {name[:100]} is encrypted), so it cannot be "
+                           f"graded. Upload the zip that grader.export() makes, without a password, or the .ipynb itself.")
+        if info.compress_type not in ZIP_METHODS:
+            method = ZIP_METHOD_NAMES.get(info.compress_type, f"compression method {info.compress_type}")
+            raise Rejected(f"{shown_name} was compressed with {method}, which this grader cannot open (its file "
+                           f"{name[:100]}). Upload the zip that grader.export() makes, or the .ipynb itself.")
+        total += info.file_size
+    if total > MAX_ZIP_EXPANDED:
+        raise Rejected(f"{shown_name} would expand to more than {size_text(MAX_ZIP_EXPANDED)}. {HOW_TO_FIX}")
+
+
+def zip_notebook(name):
+    parts = name.replace("\\", "/").split("/")
+    return (is_notebook_name(parts[-1]) and len(parts) - 1 <= SEARCH_DEPTH
+            and not any(p.startswith(".") or p in IGNORED_FOLDERS for p in parts[:-1]))
+
+
+def entry_depth(name):
+    return name.replace("\\", "/").count("/")
+
+
+# The notebook
 
 
 def clean_notebook(raw, name):
@@ -80,7 +224,7 @@ def clean_notebook(raw, name):
     if not raw.strip():
         raise Rejected(f"{name} is empty (0 bytes): it was probably not saved before uploading. {HOW_TO_FIX}")
     if len(raw) > MAX_NOTEBOOK_BYTES:
-        raise Rejected(f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear the outputs and submit again.")
+        raise Rejected(f"{name} is larger than {size_text(MAX_NOTEBOOK_BYTES)}: clear the outputs and submit again.")
     try:
         data = json.loads(raw)  # bytes: UTF-8 with or without a BOM (UTF-16 and 32 too)
     except UnicodeDecodeError:
@@ -230,6 +374,13 @@ def write_notebook(nb, target):
         if os.path.lexists(part):
             os.unlink(part)
         raise
+
+
+def size_text(n):
+    return f"{n >> 20} MB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+# Results
 
 
 def question_points(tests_dir):
