@@ -6,7 +6,7 @@ grades of such uploads are in test_bad_submissions.py."""
 import json
 import os
 import pathlib
-import shutil
+import stat
 import struct
 import sys
 import tempfile
@@ -41,14 +41,16 @@ RELEASE_CODE = code_sources(nbformat.reads(release_bytes().decode("utf-8"), as_v
 
 @pytest.fixture
 def base(tmp_path):
-    """A scratch folder, on tmpfs where there is one, removed at the end."""
+    """A scratch folder, on tmpfs where there is one: the tests make trees 3,000 folders deep, and on a
+    disk each rmdir can cost milliseconds. Removed at the end with intake.remove_path (pytest's own
+    clean-up recurses, and would fail on them)."""
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
         path = pathlib.Path(tempfile.mkdtemp(prefix="hw1-test-intake-", dir="/dev/shm"))
     else:
         path = tmp_path / "base"
         path.mkdir()
     yield path
-    shutil.rmtree(path)
+    intake.remove_path(str(path))
 
 
 @pytest.fixture
@@ -397,3 +399,190 @@ def test_several_zips_are_refused_before_any_is_opened(upload):
         (upload / f"z{i}.zip").write_bytes(b"")
     with pytest.raises(intake.Rejected, match="zip files"):
         intake.prepare(str(upload))
+
+
+# C. The upload folder
+
+
+def make_deep(top, depth, name="d"):
+    """A chain of depth folders under top, made relative to descriptors (its path is too long to name)."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir(name, dir_fd=fd)
+            below = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        with open(os.open("leaf.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+            f.write("leaf")
+    finally:
+        os.close(fd)
+
+
+def hostile_folder(upload):
+    """A GitHub-style upload: the notebook beside every kind of entry that could turn the grader (root) on
+    its machine."""
+    outside = outside_of(upload)
+    (upload / "hw1.ipynb").write_bytes(release_bytes())
+    os.symlink(outside / "secret", upload / "notes.txt")
+    os.symlink(outside, upload / "data")  # where otter copies the support files
+    os.symlink("/etc", upload / "etc")
+    os.symlink("loop", upload / "loop")
+    os.symlink(outside / "missing", upload / "dangling")
+    os.symlink(outside / "created-by-otter", upload / "__init__.py")  # otter appends to it
+    os.symlink(outside, upload / "tests")  # otter deletes tests/ and copies its own
+    os.mkfifo(upload / "fifo")
+    (upload / ".OTTER_LOG").mkdir()
+    make_deep(upload / ".OTTER_LOG", 50)
+    (upload / "FashionMNIST").mkdir()
+    os.symlink(outside, upload / "FashionMNIST" / "FashionMNIST")
+    (upload / "src").mkdir()
+    (upload / "src" / "helper.py").write_text("x = 1\n")
+    os.symlink(outside / "secret", upload / "src" / "link.py")
+    make_deep(upload / "src", 3000)
+    if os.geteuid() == 0:
+        os.mknod(upload / "null", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+
+
+def test_notebook_in_a_folder_is_found_and_written_at_the_top(upload):
+    (upload / "homework" / "hw1").mkdir(parents=True)
+    (upload / "homework" / "hw1" / "hw1.ipynb").write_bytes(release_bytes())
+    (upload / "README.md").write_text("my repo")
+    path = intake.prepare(str(upload))
+    assert path == str(upload / "hw1.ipynb")
+    assert_gradable(path)
+
+
+def test_upper_case_extension_is_written_as_the_one_ipynb_otter_finds(upload):
+    (upload / "HW1.IPYNB").write_bytes(release_bytes())
+    path = intake.prepare(str(upload))
+    assert os.listdir(upload) == ["HW1.ipynb"] and path == str(upload / "HW1.ipynb")
+
+
+def test_hostile_folder_is_made_safe_for_otter_and_its_notebook_graded(upload):
+    hostile_folder(upload)
+    path = intake.prepare(str(upload))
+    assert_gradable(path)
+    top = {name: os.lstat(upload / name).st_mode for name in os.listdir(upload)}
+    assert sorted(top) == ["FashionMNIST", "hw1.ipynb", "src"]  # .OTTER_LOG folder set aside, links gone
+    assert all(stat.S_ISDIR(m) or stat.S_ISREG(m) for m in top.values())
+    assert_outside_untouched(upload)
+
+
+@pytest.mark.parametrize("kind", ["file", "folder", "link to a folder", "dangling link"])
+def test_tests_entry_is_taken_out_whatever_it_is(kind, upload):
+    (upload / "hw1.ipynb").write_bytes(release_bytes())
+    tests = upload / "tests"
+    if kind == "file":
+        tests.write_text("x")
+    elif kind == "folder":
+        tests.mkdir()
+        make_deep(tests, 3000)
+    elif kind == "link to a folder":
+        os.symlink(outside_of(upload), tests)
+    else:
+        os.symlink(outside_of(upload) / "nothing", tests)
+    intake.prepare(str(upload))
+    assert not os.path.lexists(tests)
+    assert_outside_untouched(upload)
+
+
+def test_only_links_is_refused_saying_what_was_left_out(upload):
+    os.symlink(outside_of(upload) / "secret", upload / "hw1.ipynb")
+    with pytest.raises(intake.Rejected, match=r"No Jupyter notebook.*hw1.ipynb \(a symbolic link\)"):
+        intake.prepare(str(upload))
+    assert_outside_untouched(upload)
+
+
+def test_folder_named_like_a_notebook_is_taken_out(upload):
+    (upload / "old.ipynb").mkdir()
+    (upload / "hw1.ipynb").write_bytes(release_bytes())
+    intake.prepare(str(upload))
+    assert os.listdir(upload) == ["hw1.ipynb"]
+
+
+def test_huge_number_of_files_is_refused_before_any_is_looked_at(upload, monkeypatch):
+    monkeypatch.setattr(intake, "MAX_TOP_ENTRIES", 50)
+    (upload / "hw1.ipynb").write_bytes(release_bytes())
+    for i in range(60):
+        os.symlink(outside_of(upload) / "secret", upload / f"link{i}")
+    with pytest.raises(intake.Rejected, match="more than 50 files"):
+        intake.prepare(str(upload))
+    assert len(os.listdir(upload)) == 61  # untouched: refused before the work
+
+
+# the copy for the student room
+
+
+def tree(folder):
+    """{relative path: 'dir' | file content} of a folder, checking that it holds only files and folders."""
+    found = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            mode = os.lstat(path).st_mode
+            assert stat.S_ISDIR(mode) or stat.S_ISREG(mode), path
+            found[os.path.relpath(path, folder)] = "dir" if stat.S_ISDIR(mode) else open(path, "rb").read()
+    return found
+
+
+def test_copy_upload_copies_files_and_folders_and_lists_the_rest(upload, base):
+    hostile_folder(upload)
+    os.link(upload / "src" / "helper.py", upload / "src" / "hard.py")
+    dest = base / "work"
+    left_out = dict(intake.copy_upload(str(upload), str(dest)))
+    copied = tree(dest)  # only files and folders, 32 levels of them
+    assert max(p.count(os.sep) + 1 for p in copied) == 32 and not any(p.endswith("leaf.txt") for p in copied)
+    assert (dest / "hw1.ipynb").read_bytes() == release_bytes()
+    assert stat.S_IMODE(os.stat(dest / "hw1.ipynb").st_mode) == 0o644
+    assert (dest / "FashionMNIST").is_dir() and not os.listdir(dest / "FashionMNIST")
+    for name in ("notes.txt", "data", "etc", "loop", "dangling", "__init__.py", "tests", "src/link.py",
+                 "FashionMNIST/FashionMNIST"):
+        assert left_out[name] == "a symbolic link"
+        assert not os.path.lexists(dest / name)
+    assert left_out["fifo"].startswith("not a regular file")
+    assert left_out["src/helper.py"] == left_out["src/hard.py"] == "a hard link"
+    deep = os.path.join("src", *["d"] * 32)
+    assert left_out[deep] == "a folder more than 32 levels down"
+    assert os.path.isdir(dest / "src" / os.path.join(*["d"] * 31))
+    assert left_out[os.path.join(".OTTER_LOG", *["d"] * 32)] == "a folder more than 32 levels down"
+    if os.geteuid() == 0:
+        assert left_out["null"].startswith("not a regular file")
+    assert "helper.py" in intake.describe_left_out(list(left_out.items()), shown=100)
+    assert_outside_untouched(upload)
+
+
+def test_copy_upload_stops_at_its_limits(upload, base, monkeypatch):
+    monkeypatch.setattr(intake, "MAX_COPY_ENTRIES", 10)
+    monkeypatch.setattr(intake, "MAX_COPY_BYTES", 1000)
+    (upload / "big.bin").write_bytes(b"x" * 1001)
+    (upload / "a").write_bytes(b"x" * 600)
+    (upload / "b").write_bytes(b"x" * 600)
+    for i in range(8):  # 11 entries: all are listed (at most 10 + 1 are), in order of their names
+        (upload / f"f{i:02}").write_text("")
+    left_out = intake.copy_upload(str(upload), str(base / "work"))
+    # in order of their names: a (600 bytes), b (600: past the budget), big.bin, then 7 more make 10 entries
+    assert left_out[:2] == [("b", "past the 1,000 bytes a copy may hold"), ("big.bin", "past the 1,000 bytes a copy may hold")]
+    assert sorted(os.listdir(base / "work")) == ["a"] + [f"f{i:02}" for i in range(7)]
+    assert left_out[2:] == [("f07", "past the 10 files and folders a copy may hold: this and the rest were not copied")]
+
+
+def test_copy_upload_contract_on_its_arguments(upload, base):
+    (base / "work").mkdir()
+    with pytest.raises(FileExistsError):
+        intake.copy_upload(str(upload), str(base / "work"))
+    os.symlink(upload, base / "link")
+    with pytest.raises(OSError):
+        intake.copy_upload(str(base / "link"), str(base / "work2"))
+    assert not os.path.exists(base / "work2")
+
+
+def test_remove_path_removes_any_depth_and_follows_nothing(upload):
+    make_deep(upload, 3000)
+    os.symlink(outside_of(upload), upload / "d" / "to-outside")
+    intake.remove_path(str(upload / "d"))
+    intake.remove_path(str(upload / "missing"))
+    os.symlink(outside_of(upload), upload / "link")
+    intake.remove_path(str(upload / "link"))
+    assert os.listdir(upload) == []
+    assert_outside_untouched(upload)

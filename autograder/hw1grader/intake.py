@@ -1,14 +1,20 @@
 """Intake: turn what a student uploaded into one gradable notebook, or say clearly why it is not one.
 
-Gradescope hands the autograder whatever was uploaded: the notebook (under any name), the zip that
-``grader.export()`` makes, or a file that is not a notebook at all. ``prepare(folder)`` finds the one
-notebook (in the folder, else in a zip there), opens it as Jupyter would and writes it back, as a clean
-nbformat 4.5 notebook, in the folder; it returns that path, or raises ``Rejected`` with a message for
-the student. ``rejection(message, tests_dir)`` is the Gradescope result for that case (every question 0).
+Gradescope hands the autograder whatever was uploaded, as a folder: the notebook (under any name), the
+zip that ``grader.export()`` makes (or its contents, where Gradescope unzipped it), a whole GitHub
+repository, or files that are not a notebook at all. Everything in that folder is the student's, and
+the grader runs as root: nothing here follows a symbolic link, trusts a declared size, recurses over
+a tree the student made, or reads more than a limit allows.
 
-A zip is the student's: its list of entries is checked against every limit before anything is
-decompressed, declared sizes are not trusted, nothing but the notebook is read and nothing is written
-but the clean notebook.
+- ``prepare(folder)`` makes the folder safe for otter (``screen``: no links, devices or FIFOs at its
+  top, nothing where otter puts its tests), finds the one notebook (at the top, else in a zip at the
+  top, else a few folders down), opens it as Jupyter would and writes it back, as a clean nbformat 4.5
+  notebook, at the top of the folder; it returns that path, or raises ``Rejected`` with a message for
+  the student. ``rejection(message, tests_dir)`` is the Gradescope result for that case (every
+  question 0).
+- ``copy_upload(src, dest)`` copies an upload folder for the student room: regular files and folders
+  only, within limits; it returns what it left out.
+- ``remove_path(path)`` removes a file or a tree of any depth without following links.
 """
 
 import ast
@@ -19,7 +25,9 @@ import json
 import lzma
 import os
 import re
+import stat
 import struct
+import sys
 import tempfile
 import zipfile
 import zlib
@@ -33,16 +41,27 @@ HOW_TO_FIX = ("Submit the hw1.ipynb you worked in (File → Download in Jupyter 
 # Limits, each checked before the work it bounds. The notebook the homework asks for is 65 kB blank and
 # about 400 kB executed with its plots; an export zip holds it, the otter log and a PDF.
 MAX_NOTEBOOK_BYTES = 50 << 20  # a notebook, uploaded or inside a zip: outputs of a long training still fit
-SEARCH_DEPTH = 2  # folders down a zip where a notebook is looked for (a zipped folder: hw1/hw1.ipynb)
-MAX_ZIPS = 10  # zip files in an upload (each is checked before one is read)
+MAX_TOP_ENTRIES = 10_000  # files and folders at the top of an upload (a repository's top holds dozens)
+SEARCH_DEPTH = 2  # folders down where a notebook is looked for (a zipped folder: hw1/hw1.ipynb)
+MAX_SEARCH_ENTRIES = 10_000  # entries looked at in that search
+MAX_ZIPS = 10  # zip files at the top of an upload (each is checked before one is read)
 MAX_ZIP_ENTRIES = 1_000  # an export zip holds 2 or 3; a zipped project folder a few hundred
 MAX_ZIP_DIRECTORY_BYTES = 4 << 20  # a zip's list of entries, read before any entry (1,000 long names fit)
 MAX_ZIP_EXPANDED = 500 << 20  # all entries of a zip, as declared (FashionMNIST with its .gz files: 85 MB)
 MAX_ZIP_NAME_BYTES = 1024  # an entry's path inside a zip
-MAX_DEPTH = 32  # folders inside folders in a zip's entry names
+MAX_DEPTH = 32  # folders inside folders: in a zip's entry names, and in a copy of an upload
+MAX_COPY_ENTRIES = 10_000  # files and folders of an upload copied for the student room
+MAX_COPY_BYTES = 200 << 20  # their bytes: a repository holding FashionMNIST and an executed notebook fits
+MAX_COPY_FILE_BYTES = MAX_COPY_BYTES  # one file given to local grading
 
 # folders no notebook is looked for in: Jupyter's checkpoints, macOS's resource forks, git's
 IGNORED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints", ".git"}
+# names at the top of the folder that must not hold what the student put there: otter copies the
+# autograder's tests into tests/ (it deletes what is there, and fails on a link or a file)
+RESERVED = {"tests"}
+# names otter opens or reads at the top of the folder: a folder (or anything but a regular file) there
+# makes it fail; a regular .OTTER_LOG is deleted later, by the plugin (otter_hooks.forget_log)
+MUST_BE_FILES = {"__init__.py", ".OTTER_LOG"}
 
 ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 ZIP_METHOD_NAMES = {9: "Deflate64", 93: "Zstandard", 95: "XZ", 96: "JPEG", 97: "WavPack", 98: "PPMd",
@@ -53,6 +72,7 @@ CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 # the set-up cell of the released notebook (a code cell of every Homework 1 notebook)
 GRADER_INIT = re.compile(r"otter\.Notebook\(\s*['\"]" + ASSIGNMENT + r"\.ipynb['\"]")
 NOFOLLOW_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class Rejected(Exception):
@@ -61,22 +81,27 @@ class Rejected(Exception):
 
 def prepare(folder):
     """The path of the one gradable notebook in folder, written there as a clean nbformat 4 notebook
-    (from a notebook in the folder, else from the zips in it). Raises Rejected with a message for the
-    student."""
-    notebooks = sorted(glob.glob(os.path.join(glob.escape(folder), "*.ipynb")))
-    found = [(os.path.basename(path), lambda path=path: read_file(path)) for path in notebooks]
+    (from a notebook at the top, else from the zips at the top, else from the folders below), after
+    ``screen`` made the folder safe for otter. Raises Rejected with a message for the student."""
+    entries, taken_out = screen(folder)
+    top = [e for e in entries if is_notebook_name(e.name) and e.is_file(follow_symlinks=False)]
+    found = [(e.name, lambda e=e: read_regular(e.path, MAX_NOTEBOOK_BYTES, e.name)) for e in top]
     if not found:
-        zips = sorted(glob.glob(os.path.join(glob.escape(folder), "*.zip")))
+        zips = [e for e in entries if e.name.lower().endswith(".zip") and not e.name.startswith(".") and e.is_file(follow_symlinks=False)]
         if len(zips) > MAX_ZIPS:
             raise Rejected(f"Your submission holds {len(zips)} zip files; submit only the one that grader.export() "
                            f"makes. {HOW_TO_FIX}")
-        for path in zips:
-            shown = os.path.basename(path)
-            found += [(name, lambda path=path, shown=shown, name=name: read_zip_notebook(path, shown, name))
-                      for name in zip_notebooks(path, shown)]
+        for e in zips:
+            found += [(name, lambda e=e, name=name: read_zip_notebook(e.path, e.name, name))
+                      for name in zip_notebooks(e.path, e.name)]
     if not found:
-        names = sorted(os.listdir(folder))
+        found = [(os.path.relpath(path, folder), lambda path=path: read_regular(path, MAX_NOTEBOOK_BYTES, os.path.basename(path)))
+                 for path in notebooks_below(entries)]
+    if not found:
+        names = sorted(e.name for e in entries)
         shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "") or "nothing"
+        if taken_out:
+            shown += "; left out: " + ", ".join(f"{name} ({reason})" for name, reason in taken_out[:5])
         raise Rejected(f"No Jupyter notebook (.ipynb) was found in your submission (it holds: {shown}). {HOW_TO_FIX}")
     if len(found) > 1:  # before reading any
         names = ", ".join(sorted(name for name, _ in found)[:10])
@@ -85,12 +110,10 @@ def prepare(folder):
     notebook = clean_notebook(read(), os.path.basename(name.replace("\\", "/")))
     target = os.path.join(folder, gradable_name(name))
     write_notebook(notebook, target)
+    for e in top:  # an upper-case .IPYNB, now written as .ipynb: otter must find one notebook only
+        if e.path != target:
+            os.unlink(e.path)
     return target
-
-
-def read_file(path):
-    with open(path, "rb") as f:
-        return f.read(MAX_NOTEBOOK_BYTES + 1)
 
 
 def is_notebook_name(name):
@@ -104,6 +127,95 @@ def gradable_name(name):
     if not stem or stem.startswith(".") or len(stem.encode("utf-8", "replace")) > 200:
         stem = ASSIGNMENT
     return stem + ".ipynb"
+
+
+# The upload folder
+
+
+def screen(folder):
+    """Make the top of the upload folder safe for otter, which works in it as root before grading.
+    Symbolic links, devices, FIFOs and sockets are deleted (never followed); whatever is named tests
+    (otter puts its tests there), and a folder where otter expects a file (.OTTER_LOG, __init__.py, a
+    .ipynb), is moved out of the folder, unread, into a new folder beside it. Deeper entries stay as they
+    are: ``copy_upload`` leaves them out of the student room's copy. Returns what is left at the top
+    (os.DirEntry) and [(name, reason)] of what was taken out."""
+    with os.scandir(folder) as it:
+        entries = list(itertools.islice(it, MAX_TOP_ENTRIES + 1))
+    if len(entries) > MAX_TOP_ENTRIES:
+        raise Rejected(f"Your submission holds more than {MAX_TOP_ENTRIES:,} files. {HOW_TO_FIX}")
+    kept, taken_out = [], []
+    for e in sorted(entries, key=lambda e: e.name):
+        mode = os.lstat(e.path).st_mode
+        if stat.S_ISDIR(mode) and not (e.name in RESERVED or e.name in MUST_BE_FILES or e.name.lower().endswith(".ipynb")):
+            kept.append(e)
+        elif stat.S_ISREG(mode) and e.name not in RESERVED:
+            kept.append(e)
+        elif stat.S_ISDIR(mode):
+            set_aside(e.path)
+            taken_out.append((e.name, "a folder where the grader needs that name"))
+        else:
+            os.unlink(e.path)
+            taken_out.append((e.name, "a symbolic link" if stat.S_ISLNK(mode) else
+                              "a file where the grader needs that name" if stat.S_ISREG(mode) else
+                              "not a regular file or folder"))
+    for name, reason in taken_out:
+        print(f"hw1grader intake: {name!r} left out of the submission ({reason})", file=sys.stderr)
+    return kept, taken_out
+
+
+def set_aside(path):
+    """Move the folder path out of the upload, into a new folder beside the upload: nothing is read or
+    followed, and it takes one rename, however deep or large the tree."""
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    aside = tempfile.mkdtemp(prefix=".hw1-set-aside-", dir=parent)
+    os.rename(path, os.path.join(aside, "entry"))
+
+
+def read_regular(path, limit, shown_name):
+    """The bytes of a regular file, opened without following a link (nor blocking on a FIFO), at most limit."""
+    fd = os.open(path, NOFOLLOW_READ)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Rejected(f"{shown_name} is not a regular file. {HOW_TO_FIX}")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise Rejected(f"{shown_name} is larger than {size_text(limit)}: clear the outputs (Edit → Clear All "
+                       "Outputs), save, and submit again.")
+    return data
+
+
+def notebooks_below(entries):
+    """Paths of the notebooks in the shallowest level of folders below the top (at most SEARCH_DEPTH
+    down) that holds any, looking at no more than MAX_SEARCH_ENTRIES entries and into no link, hidden
+    or ignored folder. entries: the top of the folder (``screen``)."""
+    level = [e.path for e in entries if e.is_dir(follow_symlinks=False) and searchable(e.name)]
+    seen = 0
+    for _ in range(SEARCH_DEPTH):
+        below, found = [], []
+        for directory in level:
+            try:
+                it = os.scandir(directory)
+            except OSError:
+                continue
+            with it:
+                for e in it:
+                    seen += 1
+                    if seen > MAX_SEARCH_ENTRIES:
+                        return sorted(found)
+                    if not searchable(e.name):
+                        continue
+                    if e.is_dir(follow_symlinks=False):
+                        below.append(e.path)
+                    elif is_notebook_name(e.name) and e.is_file(follow_symlinks=False):
+                        found.append(e.path)
+        if found:
+            return sorted(found)
+        level = below
+    return []
+
+
+def searchable(name):
+    return not name.startswith(".") and name not in IGNORED_FOLDERS and name not in RESERVED
 
 
 # Zip files
@@ -376,8 +488,196 @@ def write_notebook(nb, target):
         raise
 
 
+# Copying and removing trees the student made
+
+
+def copy_upload(src, dest):
+    """Copy the upload folder src to dest, for the student room, and return what was left out.
+
+    Contract:
+    - src must be a real folder (not a link): ``OSError`` otherwise. dest must not exist
+      (``FileExistsError``); its parent must, and is trusted. dest is created; the caller owns it.
+    - Only regular files and folders are copied, with their names, as new files and folders (files 0644,
+      folders 0755, owned by the caller; no times, owners or other mode bits). Nothing is followed or
+      created as a link: every entry is opened relative to its folder's descriptor with O_NOFOLLOW.
+    - Left out, and listed: symbolic links (to anything, dangling, loops), devices, FIFOs, sockets, files
+      with more than one hard link, folders more than MAX_DEPTH (32) levels down, every entry after
+      the first MAX_COPY_ENTRIES (10,000), files that would take the copy past MAX_COPY_BYTES (200 MB;
+      sizes are counted as read, not as declared), and entries that cannot be read.
+    - The walk is iterative (a tree thousands of folders deep costs nothing past MAX_DEPTH) and holds
+      at most about three descriptors per level.
+    - Returns [(path relative to src, reason)], in the order met; ``describe_left_out`` words it for a
+      student. It raises only for src or dest themselves (or a full disk), never for what the upload holds.
+    """
+    src_fd = os.open(src, NOFOLLOW_DIR)
+    try:
+        os.mkdir(dest, 0o755)
+        dest_fd = os.open(dest, NOFOLLOW_DIR)
+        os.fchmod(dest_fd, 0o755)
+    except BaseException:
+        os.close(src_fd)
+        raise
+    left_out, budget = [], {"entries": MAX_COPY_ENTRIES, "bytes": MAX_COPY_BYTES}
+    # one frame per folder being copied: (its fd, its copy's fd, its path, its depth, its names to go)
+    stack = [(src_fd, dest_fd, "", 0, None)]
+    try:
+        while stack:
+            sfd, dfd, prefix, depth, names = stack[-1]
+            if names is None:
+                try:
+                    with os.scandir(sfd) as it:  # no more names than a copy may hold, and one
+                        names = sorted(e.name for e in itertools.islice(it, MAX_COPY_ENTRIES + 1))
+                except OSError as e:
+                    left_out.append((prefix or ".", f"could not be read ({e.strerror})"))
+                    names = []
+                stack[-1] = (sfd, dfd, prefix, depth, iter(names))
+                continue
+            name = next(names, None)
+            if name is None:
+                stack.pop()
+                os.close(sfd)
+                os.close(dfd)
+                continue
+            rel = os.path.join(prefix, name)
+            if budget["entries"] == 0:
+                left_out.append((rel, f"past the {MAX_COPY_ENTRIES:,} files and folders a copy may hold: "
+                                      "this and the rest were not copied"))
+                break
+            budget["entries"] -= 1
+            folder = copy_entry(sfd, dfd, name, rel, depth, left_out, budget)
+            if folder:
+                stack.append((*folder, rel, depth + 1, None))
+    finally:
+        for sfd, dfd, *_ in stack:
+            os.close(sfd)
+            os.close(dfd)
+    return left_out
+
+
+def copy_entry(sfd, dfd, name, rel, depth, left_out, budget):
+    """Copy one entry of the folder sfd into dfd; for a folder, returns (its fd, its copy's fd) to walk."""
+    try:
+        info = os.lstat(name, dir_fd=sfd)
+    except OSError as e:
+        left_out.append((rel, f"could not be read ({e.strerror})"))
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        left_out.append((rel, "a symbolic link"))
+    elif stat.S_ISDIR(info.st_mode):
+        if depth + 1 > MAX_DEPTH:
+            left_out.append((rel, f"a folder more than {MAX_DEPTH} levels down"))
+            return None
+        try:
+            sub = os.open(name, NOFOLLOW_DIR, dir_fd=sfd)
+        except OSError as e:
+            left_out.append((rel, f"could not be read ({e.strerror})"))
+            return None
+        try:
+            os.mkdir(name, 0o755, dir_fd=dfd)
+            copy = os.open(name, NOFOLLOW_DIR, dir_fd=dfd)
+            os.fchmod(copy, 0o755)
+            return sub, copy
+        except BaseException:
+            os.close(sub)
+            raise
+    elif stat.S_ISREG(info.st_mode):
+        if info.st_nlink > 1:
+            left_out.append((rel, "a hard link"))
+        elif info.st_size > budget["bytes"]:
+            left_out.append((rel, f"past the {size_text(MAX_COPY_BYTES)} a copy may hold"))
+        else:
+            reason = copy_file(sfd, dfd, name, budget)
+            if reason:
+                left_out.append((rel, reason))
+    else:
+        left_out.append((rel, "not a regular file or folder (a device, FIFO or socket)"))
+    return None
+
+
+def copy_file(sfd, dfd, name, budget):
+    """Copy one regular file (bytes counted against the budget as read); the reason it was left out, if it was."""
+    try:
+        fd_in = os.open(name, NOFOLLOW_READ, dir_fd=sfd)
+    except OSError as e:
+        return f"could not be read ({e.strerror})"
+    with os.fdopen(fd_in, "rb") as f_in:
+        if not stat.S_ISREG(os.fstat(fd_in).st_mode):
+            return "not a regular file or folder (a device, FIFO or socket)"
+        fd_out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dfd)
+        reason = None
+        with os.fdopen(fd_out, "wb") as f_out:
+            os.fchmod(fd_out, 0o644)
+            while not reason:
+                try:
+                    block = f_in.read(1 << 20)
+                except OSError as e:
+                    reason = f"could not be read ({e.strerror})"
+                    break
+                if not block:
+                    break
+                if len(block) > budget["bytes"]:
+                    reason = f"past the {size_text(MAX_COPY_BYTES)} a copy may hold"
+                    break
+                budget["bytes"] -= len(block)
+                f_out.write(block)
+    if reason:
+        os.unlink(name, dir_fd=dfd)
+    return reason
+
+
 def size_text(n):
     return f"{n >> 20} MB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+def describe_left_out(left_out, shown=5):
+    """One sentence for the student about what copy_upload left out ('' when nothing was)."""
+    if not left_out:
+        return ""
+    items = "; ".join(f"{path} ({reason})" for path, reason in left_out[:shown])
+    more = f"; and {len(left_out) - shown} more" if len(left_out) > shown else ""
+    return f"Left out of the copy of your upload that your notebook ran in: {items}{more}."
+
+
+def remove_path(path):
+    """Remove path, whatever it is, never following a link. A folder is first renamed into a new folder
+    beside it, then emptied iteratively: each folder's entries are moved up into that new folder (by
+    rename) before the folder is removed, so any depth takes two descriptors and no recursion."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        os.unlink(path)
+        return
+    trash = tempfile.mkdtemp(prefix=".hw1-removing-", dir=os.path.dirname(os.path.abspath(path)))
+    os.rename(path, os.path.join(trash, "0"))
+    fd = os.open(trash, NOFOLLOW_DIR)
+    moved = itertools.count(1)
+    try:
+        while True:
+            with os.scandir(fd) as it:
+                names = [e.name for e in itertools.islice(it, 1000)]
+            if not names:
+                break
+            for name in names:
+                if not stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
+                    os.unlink(name, dir_fd=fd)
+                    continue
+                sub = os.open(name, NOFOLLOW_DIR, dir_fd=fd)
+                try:
+                    while True:
+                        with os.scandir(sub) as it:
+                            children = [e.name for e in itertools.islice(it, 1000)]
+                        if not children:
+                            break
+                        for child in children:
+                            os.rename(child, str(next(moved)), src_dir_fd=sub, dst_dir_fd=fd)
+                finally:
+                    os.close(sub)
+                os.rmdir(name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(trash)
 
 
 # Results
