@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from hw1grader import intake, student_room
+from hw1grader import fmnist, intake, otter_hooks, student_room
 
 VARIANTS = os.path.join(REPO, "tests", "notebook_variants")
 RELEASE = os.path.join(REPO, "student_release", "hw1.ipynb")
@@ -586,3 +586,98 @@ def test_remove_path_removes_any_depth_and_follows_nothing(upload):
     intake.remove_path(str(upload / "link"))
     assert os.listdir(upload) == []
     assert_outside_untouched(upload)
+
+
+# otter's log
+
+
+@pytest.mark.parametrize("kind", ["file", "link to a file", "link to a folder", "deep folder", "FIFO"])
+def test_forget_log_removes_the_log_whatever_it_is(kind, upload):
+    log = upload / ".OTTER_LOG"
+    outside = outside_of(upload)
+    if kind == "file":
+        log.write_bytes(b"\x80")
+    elif kind == "link to a file":
+        os.symlink(outside / "secret", log)
+    elif kind == "link to a folder":
+        os.symlink(outside, log)
+    elif kind == "deep folder":
+        log.mkdir()
+        make_deep(log, 3000)
+    else:
+        os.mkfifo(log)
+    otter_hooks.forget_log(str(upload))
+    assert os.listdir(upload) == []
+    assert_outside_untouched(upload)
+    otter_hooks.forget_log(str(upload))  # no log: nothing to do
+
+
+# FashionMNIST in the work folder
+
+
+@pytest.fixture
+def tiny_fmnist(tmp_path, monkeypatch):
+    """fmnist's four files, as tiny stand-ins (seeding the real 55 MB is tested with the notebook)."""
+    import gzip
+    import hashlib
+
+    source = tmp_path / "fmnist-source"
+    source.mkdir()
+    sums = {}
+    for name in fmnist.EXTRACTED_SHA256:
+        content = f"{name} contents".encode()
+        with gzip.open(source / f"{name}.gz", "wb") as f:
+            f.write(content)
+        sums[name] = hashlib.sha256(content).hexdigest()
+    monkeypatch.setenv("HW1_FMNIST_DIR", str(source))
+    monkeypatch.setattr(fmnist, "EXTRACTED_SHA256", sums)
+    return sums
+
+
+def assert_seeded(work):
+    raw = work / "FashionMNIST" / "FashionMNIST" / "raw"
+    for path in (work / "FashionMNIST", work / "FashionMNIST" / "FashionMNIST", raw):
+        assert stat.S_ISDIR(os.lstat(path).st_mode)
+    assert sorted(os.listdir(raw)) == sorted(fmnist.EXTRACTED_SHA256)
+    for name in fmnist.EXTRACTED_SHA256:
+        assert stat.S_ISREG(os.lstat(raw / name).st_mode)
+        assert (raw / name).read_bytes() == f"{name} contents".encode()
+
+
+SEED_ATTACKS = {
+    "FashionMNIST -> outside": ("FashionMNIST", "outside"),
+    "FashionMNIST/FashionMNIST -> outside": ("FashionMNIST/FashionMNIST", "outside"),
+    "raw -> outside": ("FashionMNIST/FashionMNIST/raw", "outside"),
+    ".part -> outside file": ("FashionMNIST/FashionMNIST/raw/t10k-images-idx3-ubyte.part", "secret"),
+    "IDX file -> outside file": ("FashionMNIST/FashionMNIST/raw/t10k-labels-idx1-ubyte", "secret"),
+    "raw is a file": ("FashionMNIST/FashionMNIST/raw", None),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(SEED_ATTACKS))
+def test_seeding_replaces_what_the_upload_put_in_its_way(attack, upload, tiny_fmnist):
+    where, target = SEED_ATTACKS[attack]
+    path = upload / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if target is None:
+        path.write_text("in the way")
+    else:
+        os.symlink(outside_of(upload) / target if target == "secret" else outside_of(upload), path)
+    fmnist.seed_for_notebook(str(upload))
+    assert_seeded(upload)
+    assert_outside_untouched(upload)
+
+
+def test_seeding_keeps_good_files_and_replaces_folders_fifos_and_bad_ones(upload, tiny_fmnist):
+    fmnist.seed_for_notebook(str(upload))
+    raw = upload / "FashionMNIST" / "FashionMNIST" / "raw"
+    kept = os.lstat(raw / "train-images-idx3-ubyte").st_ino
+    (raw / "train-labels-idx1-ubyte").unlink()
+    (raw / "train-labels-idx1-ubyte").mkdir()
+    make_deep(raw / "train-labels-idx1-ubyte", 5)
+    (raw / "t10k-images-idx3-ubyte").unlink()
+    os.mkfifo(raw / "t10k-images-idx3-ubyte")
+    (raw / "t10k-labels-idx1-ubyte").write_text("tampered")
+    fmnist.seed_for_notebook(str(upload))
+    assert_seeded(upload)
+    assert os.lstat(raw / "train-images-idx3-ubyte").st_ino == kept
