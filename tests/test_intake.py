@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from hw1grader import fmnist, intake, otter_hooks, student_room
+from hw1grader import fmnist, intake, otter_hooks, run, student_room
 
 VARIANTS = os.path.join(REPO, "tests", "notebook_variants")
 RELEASE = os.path.join(REPO, "student_release", "hw1.ipynb")
@@ -681,3 +681,125 @@ def test_seeding_keeps_good_files_and_replaces_folders_fifos_and_bad_ones(upload
     fmnist.seed_for_notebook(str(upload))
     assert_seeded(upload)
     assert os.lstat(raw / "train-images-idx3-ubyte").st_ino == kept
+
+
+# D. run.py: a results.json whatever happens
+
+
+@pytest.fixture
+def autograder_dir(tmp_path):
+    """/autograder as Gradescope lays it out, with two questions."""
+    ag = tmp_path / "autograder"
+    for sub in ("source/tests", "submission", "results"):
+        (ag / sub).mkdir(parents=True)
+    for name, points in (("q1", 2), ("q2", 3)):
+        (ag / "source" / "tests" / f"{name}.py").write_text(
+            f"OK_FORMAT = False\ntest = {{'name': {name!r}, 'points': {points}, 'suites': []}}\n")
+    return ag
+
+
+def gradescope_results(autograder_dir):
+    with open(autograder_dir / "results" / "results.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def failing(error):
+    def fail(*args, **kwargs):
+        raise error
+    return fail
+
+
+def test_rejected_upload_gets_its_reason(autograder_dir):
+    (autograder_dir / "submission" / "hw1.ipynb").write_bytes(b"")
+    run.gradescope(str(autograder_dir))
+    results = gradescope_results(autograder_dir)
+    assert results["score"] == 0 and "is empty" in results["output"]
+    assert {t["name"]: t["score"] for t in results["tests"]} == {"q1": 0, "q2": 0}
+
+
+@pytest.mark.parametrize("where", ["intake", "otter"])
+def test_any_exception_still_gives_a_result_and_the_traceback(where, autograder_dir, monkeypatch, capsys):
+    import otter.run.run_autograder
+
+    (autograder_dir / "submission" / "hw1.ipynb").write_bytes(release_bytes())
+    if where == "intake":
+        monkeypatch.setattr(intake, "prepare", failing(KeyError("boom")))
+    else:
+        monkeypatch.setattr(otter.run.run_autograder, "main", failing(PermissionError("boom")))
+    run.gradescope(str(autograder_dir))
+    results = gradescope_results(autograder_dir)
+    assert results["score"] == 0 and [t["score"] for t in results["tests"]] == [0, 0]
+    assert "error of its own" in results["output"]
+    assert ("reading your upload" if where == "intake" else "grading your notebook") in results["output"]
+    assert "Traceback" in capsys.readouterr().err and "boom" not in results["output"]
+
+
+def test_exit_from_otter_still_gives_a_result(autograder_dir, monkeypatch):
+    import otter.run.run_autograder
+
+    (autograder_dir / "submission" / "hw1.ipynb").write_bytes(release_bytes())
+    monkeypatch.setattr(otter.run.run_autograder, "main", failing(SystemExit(1)))
+    with pytest.raises(SystemExit):
+        run.gradescope(str(autograder_dir))
+    assert gradescope_results(autograder_dir)["score"] == 0
+
+
+def test_a_grade_written_before_a_later_error_is_kept(autograder_dir, monkeypatch):
+    import otter.run.run_autograder
+
+    def grade_then_fail(autograder_dir):
+        with open(os.path.join(autograder_dir, "results", "results.json"), "w") as f:
+            json.dump({"tests": [{"name": "q1", "score": 2, "max_score": 2}]}, f)
+        raise RuntimeError("after the results")
+
+    (autograder_dir / "submission" / "hw1.ipynb").write_bytes(release_bytes())
+    monkeypatch.setattr(otter.run.run_autograder, "main", grade_then_fail)
+    run.gradescope(str(autograder_dir))
+    assert gradescope_results(autograder_dir)["tests"][0]["score"] == 2
+
+
+@pytest.fixture
+def autograder_zip(tmp_path, autograder_dir):
+    path = tmp_path / "autograder.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in ("q1.py", "q2.py"):
+            zf.write(autograder_dir / "source" / "tests" / name, f"tests/{name}")
+    return path
+
+
+def test_local_copies_a_folder_without_following_links(upload, autograder_zip, tmp_path, monkeypatch):
+    import otter.run
+
+    hostile_folder(upload)
+    graded = {}
+
+    def fake_otter(notebook, autograder, output_dir, no_logo):
+        graded["top"] = sorted(os.listdir(os.path.dirname(notebook)))
+        graded["code"] = student_room.student_cells(notebook, None)
+        with open(os.path.join(output_dir, "results.json"), "w") as f:
+            json.dump({"tests": [{"name": "q1", "score": 2}]}, f)
+
+    monkeypatch.setattr(otter.run, "main", fake_otter)
+    run.local(str(autograder_zip), str(upload), str(tmp_path / "out"))
+    assert graded["code"] == RELEASE_CODE
+    assert graded["top"] == ["FashionMNIST", "hw1.ipynb", "src"]
+    assert_outside_untouched(upload)
+    assert os.path.islink(upload / "etc")  # the upload itself is left as it was
+
+
+def test_local_gives_a_result_when_otter_fails(upload, autograder_zip, tmp_path, monkeypatch, capsys):
+    import otter.run
+
+    (upload / "hw1.ipynb").write_bytes(release_bytes())
+    monkeypatch.setattr(otter.run, "main", failing(ValueError("boom")))
+    run.local(str(autograder_zip), str(upload / "hw1.ipynb"), str(tmp_path / "out"))
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert "error of its own (ValueError)" in results["output"] and len(results["tests"]) == 2
+    assert "ValueError: boom" in capsys.readouterr().err
+
+
+def test_local_refuses_a_fifo_without_blocking(upload, autograder_zip, tmp_path):
+    os.mkfifo(upload / "hw1.ipynb")
+    run.local(str(autograder_zip), str(upload / "hw1.ipynb"), str(tmp_path / "out"))
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert "not a regular file" in results["output"] and [t["score"] for t in results["tests"]] == [0, 0]
