@@ -1,14 +1,20 @@
 """Bad submissions: each gets a valid results.json, the points its working part deserves, and a message
 a student understands; none crashes the autograder."""
 
+import json
+import os
+import subprocess
+import sys
 import zipfile
 
+import jsonschema
 import nbformat
 import pytest
 
+import build
 import submissions
 from catalogue import LIGHT, LIGHT_LOSES
-from conftest import REPO, scores
+from conftest import GRADESCOPE_SCHEMA, REPO, offline, scores
 
 
 @pytest.fixture(scope="session")
@@ -116,3 +122,85 @@ def test_another_assignments_notebook_is_refused_by_name(built, grade, tmp_path,
     results = grade(tmp_path / "hw2.ipynb", intake=True)
     assert scores(results) == {q: 0 for q in light_scores}
     assert "'hw2'" in results["output"]
+
+
+@pytest.mark.slow
+def test_reference_with_cell_ids_under_nbformat_4_4_scores_full_marks(grade, tmp_path, full_marks):
+    """jupytext, nbdev and older VS Code write cell ids in a file that still says nbformat 4.4, which
+    nbformat's validation refuses and Jupyter opens (issue 12): graded like any other notebook."""
+    with open(f"{REPO}/solutions/hw1.ipynb", encoding="utf-8") as f:
+        nb = json.load(f)
+    assert (nb["nbformat"], nb["nbformat_minor"]) == (4, 4)
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = f"{i:08x}"
+    path = tmp_path / "hw1.ipynb"
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True), encoding="utf-8")
+    assert scores(grade(path, intake=True)) == full_marks
+
+
+def test_folder_upload_with_links_is_graded_as_on_gradescope_and_touches_nothing_outside(built, tmp_path, light_scores):
+    """A GitHub-style upload graded through Gradescope's entry point (run.gradescope, as root, on
+    /autograder's layout): links to outside at its top (where otter copies tests/ and data/ and opens
+    __init__.py), in FashionMNIST/ (which the grader seeds before the sandbox) and deeper, a FIFO and a
+    folder for .OTTER_LOG. The notebook is graded, and nothing outside the upload is read or written."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("root's file")
+    ag = tmp_path / "autograder"
+    for sub in ("source", "submission", "results"):
+        (ag / sub).mkdir(parents=True)
+    with zipfile.ZipFile(built / "autograder" / build.ZIP_NAME) as zf:
+        zf.extractall(ag / "source")
+    (ag / "submission_metadata.json").write_text("{}")
+    upload = ag / "submission"
+    filled_with(built, upload, [])
+    for name, target in {"tests": outside, "data": outside, "__init__.py": outside / "created-by-otter",
+                         "notes.txt": outside / "secret", "etc": "/etc"}.items():
+        os.symlink(target, upload / name)
+    (upload / "FashionMNIST").mkdir()  # the grader seeds FashionMNIST/FashionMNIST/raw in the room's copy
+    os.symlink(outside, upload / "FashionMNIST" / "FashionMNIST")
+    os.mkfifo(upload / "fifo")
+    (upload / ".OTTER_LOG" / "deeper").mkdir(parents=True)
+    (upload / "src").mkdir()
+    os.symlink(outside, upload / "src" / "to-outside")
+    os.symlink(outside / "secret", upload / "src" / "secret.py")
+    command = [sys.executable, "-c", "import sys; from hw1grader.run import gradescope; gradescope(sys.argv[1])", str(ag)]
+    proc = subprocess.run(offline(command), capture_output=True, text=True)
+    results_path = ag / "results" / "results.json"
+    assert results_path.exists(), f"grading left no results.json:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    results = json.loads(results_path.read_text())
+    jsonschema.validate(results, GRADESCOPE_SCHEMA)
+    assert scores(results) == light_scores, results["output"]
+    assert sorted(os.listdir(outside)) == ["secret"] and (outside / "secret").read_text() == "root's file"
+
+
+def encrypted_export(path):
+    """An export zip protected with a password (ZipCrypto: the entries' "encrypted" flag set)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("hw1.ipynb", open(f"{REPO}/student_release/hw1.ipynb", "rb").read())
+    data = bytearray(path.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        data[at + flag_at] |= 0x1
+    path.write_bytes(bytes(data))
+
+
+def zip_bomb(path):
+    """A notebook entry that says it holds 1 kB and inflates to 256 MB (the declared size lies)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("hw1.ipynb", "w") as entry:
+            for _ in range(256):
+                entry.write(b" " * (1 << 20))
+    data = bytearray(path.read_bytes())
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.find(signature)
+        data[at + size_at:at + size_at + 4] = (1000).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("make, reason", [(encrypted_export, "password-protected"), (zip_bomb, "could not be opened")])
+def test_bad_zip_scores_zero_with_a_reason(make, reason, grade, tmp_path, light_scores):
+    make(tmp_path / "hw1_export.zip")
+    results = grade(tmp_path / "hw1_export.zip", intake=True)
+    assert scores(results) == {q: 0 for q in light_scores}
+    assert reason in results["output"]

@@ -17,10 +17,11 @@ LOG_NAME = ".OTTER_LOG"  # otter.check.notebook.OTTER_LOG_FILENAME
 
 
 def forget_log(submission_dir):
-    try:
-        os.remove(os.path.join(submission_dir, LOG_NAME))
-    except FileNotFoundError:
-        pass
+    """Delete the submission's .OTTER_LOG, whatever it is, without following it: a file, a symbolic link
+    (the link goes, its target stays), a FIFO, or a folder of any depth (removed iteratively)."""
+    from .intake import remove_path
+
+    remove_path(os.path.join(submission_dir, LOG_NAME))
 
 
 def grade_without_a_kernel(submission_path, *, tests_glob, plugin_collection, script=False, **options):
