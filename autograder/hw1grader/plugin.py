@@ -15,7 +15,6 @@ Gradescope both grade through it. otter calls it at three moments:
 import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
 
@@ -23,7 +22,7 @@ import nbformat
 from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
-from . import checking, fmnist, otter_hooks, probing, rooms, sandbox
+from . import checking, fmnist, intake, otter_hooks, probing, rooms, sandbox
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="hw1grader: %(message)s")
 log = logging.getLogger("hw1grader")
@@ -49,10 +48,11 @@ class CleanRoom(AbstractOtterPlugin):
         self.room = tempfile.mkdtemp(prefix="hw1-room-")
         # the room works on a copy of the submission's folder: otter reads tests/ from the original later
         workdir = os.path.join(self.room, "work")
-        shutil.copytree(os.path.dirname(self.submission_path), workdir, symlinks=True)
+        left_out = intake.copy_upload(os.path.dirname(self.submission_path), workdir)
         fmnist.seed_for_notebook(workdir)  # where the homework's loading code looks, offline
         self.summary = rooms.run_student_room(os.path.join(workdir, os.path.basename(self.submission_path)),
                                               self.room, self.seed, self.grader_dirs)
+        self.summary["notes"] += [note for note in [intake.describe_left_out(left_out)] if note]
         self.summary["notes"] += rooms.run_judge(code_cells, self.room)
         return nbformat.v4.new_notebook()
 
@@ -75,7 +75,7 @@ class CleanRoom(AbstractOtterPlugin):
             ]
             test_file.update_score(sum(tc.points for tc in test_file.test_cases if tc.hidden) if verdict.passed else 0)
         results.set_output(summary_text(self.summary))
-        sandbox.remove_tree(self.room)
+        intake.remove_path(self.room)
 
 
 def because(summary, names):

@@ -416,25 +416,6 @@ def walk(top):
                 pass
 
 
-def remove_tree(top):
-    """Delete a folder and everything in it, without following links and without recursion."""
-    dirs = []
-    for path, info in walk(top):
-        if stat.S_ISDIR(info.st_mode):
-            dirs.append(path)
-        else:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-    for path in reversed(dirs):  # deepest last walked, so first removed
-        try:
-            os.chmod(path, 0o700)
-            os.rmdir(path)
-        except OSError:
-            pass
-
-
 # ending a room, watching its memory
 
 
