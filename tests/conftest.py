@@ -58,7 +58,7 @@ def grade(built, tmp_path_factory):
     intake=True by the package's entry point that first screens the upload as Gradescope's does."""
     zip_path = built / "autograder" / build.ZIP_NAME
 
-    def run(submission, intake=False):
+    def run(submission, intake=False, readable=True):
         out = tmp_path_factory.mktemp("graded")
         otter = os.path.join(os.path.dirname(sys.executable), "otter")
         command = ([sys.executable, "-m", "hw1grader.run", "--autograder", str(zip_path), str(submission), "--out", str(out)]
@@ -68,6 +68,8 @@ def grade(built, tmp_path_factory):
         assert results.exists(), f"grading left no results.json:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         data = json.loads(results.read_text())
         jsonschema.validate(data, GRADESCOPE_SCHEMA)  # every result any test produces is one Gradescope accepts
+        if readable:  # (an attack writes what it likes in its own public tests' messages)
+            assert_readable(data)
         return data
 
     return run
@@ -78,6 +80,18 @@ def full_marks(built):
     """{question: points} as the built autograder's tests give them (no grading needed to know them)."""
     release = nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4)
     return {name: test["points"] for name, test in release.metadata.otter.tests.items()}
+
+
+# What a student must never read on the results page: otter's doctest transcripts, tracebacks, and the
+# grading machine's own paths
+UNREADABLE = ("Trying:", "Expecting nothing", "Traceback", "doctest.py", "site-packages", "/tmp/", "/root/",
+              "/usr/lib/", "/autograder/", REPO)
+
+
+def assert_readable(results):
+    texts = [results.get("output", "")] + [t.get("output", "") for t in results.get("tests", [])]
+    found = {s for s in UNREADABLE for text in texts if s in text}
+    assert not found, f"the results page shows {found}:\n" + "\n".join(texts)[:3000]
 
 
 def scores(results):

@@ -109,6 +109,8 @@ def _init(self, *a, **k):
     _orig(self, *a, **k)
     self.message = "\\n".join(found)
 _at.TestCaseResult.__init__ = _init
+import hw1grader.student_room as _room
+_room.one_line = lambda message: message
 ''',
     # records that are links to files only the grader can read
     "symlinked_records": '''
@@ -126,6 +128,67 @@ for d in glob.glob("/tmp/hw1-room-*/record"):
     "p5_autograd_past_the_judge": P5_GIVEN + "\n".join(
         overrides[name] for question, label, overrides in catalogue_attacks.ATTACKS if label in catalogue_attacks.WALLS_ONLY
         for name in overrides),
+}
+
+# Attacks on the grader's own resources (issue 13): each must leave a results.json, nothing alive, and the
+# grader unharmed
+RECORD_DIR = """
+import os
+args = open(f"/proc/{os.getppid()}/cmdline").read().split("\\0")
+record = next((a for a in args if a.endswith("/record")), None)
+"""
+RESOURCE_ATTACKS = {
+    # processes until the system refuses: capped per room, and ended without the grader starting one
+    "fork_bomb": """
+import os, time
+for _ in range(100000):
+    try:
+        if os.fork() == 0:
+            time.sleep(120)
+            os._exit(0)
+    except OSError:
+        break
+""",
+    # many processes, each under the per-process cap, together far above the room's memory
+    "memory_in_many_processes": """
+import os, time
+import numpy as np
+for _ in range(80):
+    if os.fork() == 0:
+        block = np.ones(60 * 2**20 // 8)
+        time.sleep(120)
+        os._exit(0)
+time.sleep(60)
+""",
+    # folders thousands deep, in the work folder and in the record folder
+    "deep_folders": RECORD_DIR + """
+start = os.getcwd()
+for base in (start, record):
+    if base and os.path.isdir(base):
+        os.chdir(base)
+        for _ in range(3000):
+            os.mkdir("d")
+            os.chdir("d")
+os.chdir(start)
+""",
+    # records the clean room must read without recursing or inflating: nested JSON, an npz that claims 4 GB
+    "hostile_records": RECORD_DIR + """
+import atexit, io, zipfile
+import numpy as np
+def forge():
+    for name in ("public.json", "reads.json", "summary.json"):
+        open(os.path.join(record, name), "w").write("[" * 100000 + "]" * 100000)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (500_000_000,)})
+    with zipfile.ZipFile(os.path.join(record, "q1_grad.npz"), "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("out0.npy", "w", force_zip64=True) as f:
+            f.write(header.getvalue())
+            for _ in range(400):
+                f.write(bytes(10 * 2**20))
+atexit.register(forge)
+""",
+    # a code cell of 8 MB
+    "huge_cell": "x = 1\n" * 1_400_000,
 }
 
 # strings that only the grader's side holds: they must not reach the student's results
@@ -229,12 +292,24 @@ WALL_ATTACKS = {"exit_hooks_threads_daemons", "replace_files", "read_secrets", "
                                           for mode in (("bwrap", "uid") if attack in WALL_ATTACKS else ("bwrap",))],
                          indirect=["mode"])
 def test_attack_gains_nothing(attack, mode, built, grade, tmp_path):
-    results = grade(attacked(built, tmp_path, ATTACKS[attack]))
+    results = grade(attacked(built, tmp_path, ATTACKS[attack]), readable=False)  # it writes what it likes
     assert ran_in(mode, results), results["output"]
     assert scores(results) and set(scores(results).values()) == {0}, scores(results)
     text = str(results)
     leaked = [s for s in SECRETS if s in text]
     assert not leaked, f"the results show what only the grader holds: {leaked}"
+
+
+@pytest.mark.parametrize("mode, attack", [(mode, attack) for attack in sorted(RESOURCE_ATTACKS)
+                                          for mode in (("bwrap", "uid") if attack in ("fork_bomb", "memory_in_many_processes",
+                                                                                      "deep_folders") else ("bwrap",))],
+                         indirect=["mode"])
+def test_the_grader_outlives_an_attack_on_its_resources(attack, mode, built, grade, tmp_path):
+    results = grade(attacked(built, tmp_path, RESOURCE_ATTACKS[attack]))  # a results.json, valid
+    assert ran_in(mode, results), results["output"]
+    assert scores(results) and set(scores(results).values()) == {0}
+    if attack == "memory_in_many_processes":
+        assert "more than the memory" in results["output"], results["output"]
 
 
 def test_nothing_outlives_the_student_room(mode, built, grade, tmp_path):
@@ -270,12 +345,14 @@ def _init(self, *a, **k):
     _orig(self, *a, **k)
     self.message = f"uid {os.getuid()}\\n" + "\\n".join(seen)
 _at.TestCaseResult.__init__ = _init
+import hw1grader.student_room as _room
+_room.one_line = lambda message: message  # public messages are shortened in the room: not these
 '''
 
 
 @pytest.mark.parametrize("mode", ["uid"], indirect=True)
 def test_room_user_cannot_read_the_grader(mode, built, grade, tmp_path):
-    results = grade(attacked(built, tmp_path, READ_GRADER_CODE))
+    results = grade(attacked(built, tmp_path, READ_GRADER_CODE), readable=False)
     assert ran_in(mode, results) and "could not be run" not in results["output"], results["output"]
     lines = [line.strip() for t in results["tests"] for line in t.get("output", "").splitlines()]
     uids = {int(line.split()[1]) for line in lines if line.startswith("uid ")}

@@ -1,12 +1,31 @@
 """The autograder, graded: the reference gets full marks, a blank notebook nothing, and every entry of
 the catalogue exactly the score vector the manifest says."""
 
+import os
+import re
+
 import nbformat
 import pytest
 
 import submissions
-from catalogue import CATALOGUE, LIGHT, LIGHT_LOSES, WRONG, WRONG_P4, WRONG_P5
+from catalogue import CATALOGUE, LIGHT, LIGHT_LOSES, WRONG, WRONG_P4, WRONG_P5, together
 from conftest import REPO, scores
+from hw1grader import feedback
+
+PAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_pages")
+
+
+def assert_page(name, results):
+    """The results page as the student reads it, against the one kept in tests/results_pages/ (where the
+    sandbox's sentence is left out: it depends on the machine). HW1_WRITE_PAGES=1 writes them anew."""
+    text = re.sub(r"Your notebook ran .*\.\n", "", feedback.page(results))
+    path = os.path.join(PAGES, f"{name}.md")
+    if os.environ.get("HW1_WRITE_PAGES"):
+        os.makedirs(PAGES, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    with open(path, encoding="utf-8") as f:
+        assert text == f.read(), f"the results page of {name} changed: review it, then write it with HW1_WRITE_PAGES=1"
 
 
 @pytest.mark.slow
@@ -15,11 +34,25 @@ def test_reference_scores_full_marks(built, grade, full_marks):
     assert {t["name"]: t["max_score"] for t in results["tests"] if "max_score" in t} == full_marks
     assert scores(results) == full_marks
     assert sum(full_marks.values()) > 0
+    assert_page("reference", results)
 
 
 def test_blank_release_scores_nothing(built, grade, full_marks):
     results = grade(built / "student_release" / "hw1.ipynb")
     assert scores(results) == {q: 0 for q in full_marks}
+    assert_page("blank", results)
+
+
+def test_one_mistake_per_problem_reads_on_one_screen(built, grade, tmp_path, full_marks):
+    mistakes = together([("q1_mu", WRONG["q1_mu"]), ("q2_l1_loss", WRONG["q2_l1_loss"]), ("q3d", WRONG["q3d"]),
+                         ("q5_softmax_ce", WRONG_P5["q5_softmax_ce"])])
+    nb = submissions.make(built / "student_release" / "hw1.ipynb", f"{REPO}/solutions/hw1.ipynb",
+                          {**LIGHT, **mistakes.overrides})  # Problem 4 untrained: its mistake
+    nbformat.write(nb, tmp_path / "hw1.ipynb")
+    results = grade(tmp_path / "hw1.ipynb")
+    lost = mistakes.loses | LIGHT_LOSES
+    assert scores(results) == {q: 0 if q in lost else points for q, points in full_marks.items()}
+    assert_page("one_mistake_per_problem", results)
 
 
 def test_catalogue_has_a_wrong_answer_for_every_autograded_question(full_marks):

@@ -90,7 +90,41 @@ def test_problem_3_theta_0_and_x_are_the_masters():
     assert re.search(r"\$x = (\d+)\$", prompt).group(1) == str(int(p3.X_3CD))
 
 
-def test_every_problem_folder_is_listed():
-    folder = os.path.join(REPO, "autograder", "hw1grader", "problems")
-    found = sorted(d for d in os.listdir(folder) if os.path.isfile(os.path.join(folder, d, "probes.py")))
-    assert found == sorted(problems.PROBLEMS), "a problem folder is missing from problems.PROBLEMS (or the reverse)"
+PROBLEM_6 = {
+    "__init__.py": '"""Problem 6, a worked example: q6_double."""\n',
+    "inputs.py": 'from ...inputs import rng\n\n\ndef q6_double():\n    return [rng("q6_double").normal(size=n) for n in (1, 5)]\n',
+    "probes.py": ("from ...probing import function, outputs, probe\nfrom . import inputs\n\n\n@probe(\"q6_double\")\n"
+                  "def q6_double(ns):\n    return outputs(function(ns, \"double\"), \"double\", [(x,) for x in inputs.q6_double()],"
+                  " lambda x: x.shape)\n"),
+    "checks.py": ("from ...checking import check, compare_outputs\nfrom . import inputs\n\n\n@check(\"q6_double\")\n"
+                  "def q6_double(data, ctx):\n    xs = inputs.q6_double()\n"
+                  "    return compare_outputs(data, [2 * x for x in xs], \"double\", lambda i: f\"n = {xs[i].size}\")\n"),
+}
+
+
+def test_a_new_problem_needs_only_its_own_folder(tmp_path):
+    """Adding Problem 6 with one question: its folder and nothing else of the package (the master gets the
+    question; test_probes_checks_and_the_masters_questions_are_the_same_set holds the two together)."""
+    import shutil
+
+    package = tmp_path / "hw1grader"
+    shutil.copytree(os.path.join(REPO, "autograder", "hw1grader"), package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "problems" / "p6").mkdir()
+    for name, text in PROBLEM_6.items():
+        (package / "problems" / "p6" / name).write_text(text)
+    code = f"""
+import sys, tempfile
+sys.path.insert(0, {str(tmp_path)!r})
+from hw1grader import checking, probing, sandbox
+assert "q6_double" in probing.probes("kernel") and "q6_double" in checking.checks()
+assert "problems/p6/probes.py" in sandbox.room_files() and "problems/p6/checks.py" not in sandbox.room_files()
+for double, passes in ((lambda x: 2 * x, True), (lambda x: x + x + 1, False)):
+    with tempfile.TemporaryDirectory() as record:
+        probing.run_probes({{"double": double}}, record, {{"q6_double": probing.probes()["q6_double"]}})
+        verdict = checking.decide("q6_double", record, checking.Context("", []))
+        assert verdict.passed is passes, verdict
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr

@@ -85,7 +85,7 @@ def test_zip_holds_the_grader_but_student_release_does_not(built):
         names = zf.namelist()
         config = json.loads(zf.read("otter_config.json"))
     assert "hw1grader/checking.py" in names and "hw1grader/problems/p5/checks.py" in names and "hw1grader/plugin.py" in names
-    assert "hw1grader.plugin.CleanRoom" in config["plugins"]
+    assert config["plugins"] == [{"hw1grader.plugin.CleanRoom": {"hand_graded_points": 21}}]
     assert not list((built / "student_release").rglob("*.py"))
 
 

@@ -3,7 +3,10 @@
 manifest says. Seconds per entry instead of a whole grade: run it after changing a probe or a check
 (`make check`); the end-to-end suite (test_grading.py) grades the same entries for real."""
 
+import re
+
 import nbformat
+import numpy as np
 import pytest
 
 import submissions
@@ -27,7 +30,7 @@ def points():
 
 
 @pytest.mark.parametrize("label", sorted(label for label, entry in CATALOGUE.items() if entry.light))
-def test_entry_loses_exactly_its_questions(label, grader, points):
+def test_entry_loses_exactly_its_questions_and_its_messages_give_nothing_away(label, grader, points, secrets):
     entry = CATALOGUE[label]
     verdicts = grader.verdicts(submissions.make(RELEASE, SOLUTIONS, {**LIGHT, **entry.overrides}))
     lost = {q for q, v in verdicts.items() if not v.passed}
@@ -35,3 +38,54 @@ def test_entry_loses_exactly_its_questions(label, grader, points):
     assert lost == set(entry.loses | LIGHT_LOSES), {q: verdicts[q].message for q in lost ^ (entry.loses | LIGHT_LOSES)}
     for question, words in entry.says.items():
         assert words in verdicts[question].message, verdicts[question].message
+    leaks = {q: revealed(v.message, secrets) for q, v in verdicts.items()}
+    assert not any(leaks.values()), {q: (leaks[q], verdicts[q].message) for q in leaks if leaks[q]}
+
+
+def expected_values():
+    """The values the clean room compares answers with (none may appear in a message): the answers to
+    every hidden input of Problems 1, 2, 3 and 5, as the checks compute them."""
+    from hw1grader.problems.p1 import inputs as p1
+    from hw1grader.problems.p2 import inputs as p2
+    from hw1grader.problems.p3 import checks as c3, inputs as p3
+    from hw1grader.problems.p5 import inputs as p5, layers
+
+    values = [2 * x for x in p1.q1_grad()] + [X.mean(axis=0) for X in p1.q1_mu()]
+    values += [np.abs(y - X @ w).sum() for X, y, w in p2.q2_l1_loss()]
+    values += [c3.loss_grad(*case) for case in p3.q3b()]
+    values += [p3.network(np.array([p3.X_3CD]), c3.THETA_0), c3.network_grad(p3.X_3CD, c3.THETA_0)]
+    values += [g for x, w, b, dout in p5.affine_cases() for g in layers.affine_backward(dout, (x, w, b))]
+    values += [layers.sigmoid_backward(dout, layers.sigmoid_forward(x)[1]) for x, dout in p5.sigmoid_cases()]
+    for scores, y in p5.softmax_cases():
+        values += list(layers.softmax_cross_entropy(scores, y))
+    for params, X, y in p5.network_cases():
+        loss, grads = layers.network_loss_and_grads(params, X, y)
+        values += [loss, *grads.values()]
+    return np.unique(np.concatenate([np.ravel(v) for v in values]).astype(float))
+
+
+NUMBER = re.compile(r"-?\d+\.\d+(?:e-?\d+)?|-?\d+e-?\d+")
+
+
+def revealed(message, secrets):
+    """The numbers of a message (with 3 significant digits or more) that are an expected value."""
+    found = []
+    for text in NUMBER.findall(message):
+        if len(text.lstrip("-0.").replace(".", "").split("e")[0]) < 3:
+            continue
+        value = float(text)
+        decimals = len(text.split("e")[0].split(".")[1]) if "." in text else 0
+        printed = 0.5 * 10.0 ** -decimals * (10.0 ** int(text.split("e")[1]) if "e" in text else 1)
+        near = secrets[np.abs(secrets - value) <= np.maximum(1e-3 * np.abs(secrets), printed)]
+        found += [text] if len(near) else []
+    return found
+
+
+@pytest.fixture(scope="module")
+def secrets():
+    return expected_values()
+
+
+def test_the_leak_search_finds_a_leak(secrets):
+    assert revealed(f"expected {secrets[0]:.4f} here", secrets) and revealed(f"or {secrets[-1]:.4g}", secrets)
+    assert not revealed("on 3 of 5 hidden inputs, rel_error up to 0.5", secrets)

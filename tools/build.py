@@ -17,6 +17,7 @@ compare with what is committed).
 import argparse
 import copy
 import glob
+import json
 import os
 import re
 import shutil
@@ -40,6 +41,7 @@ ZIP_OVERRIDES = ("run_otter.py", "run_autograder", "setup.sh", "requirements.txt
 ZIP_DROPPED = ("environment.yml",)  # otter's conda environment: setup.sh does not use it
 FMNIST_IN_ZIP = "fashion-mnist/"  # the original .gz files, installed by setup.sh
 SOLUTIONS_PDF = "hw1-solutions.pdf"
+PLUGIN = "hw1grader.plugin.CleanRoom"
 # Cells of the reference that are for students' use, not for reading: left out of the solutions PDF.
 PDF_LEFT_OUT = {"code": ("otter.Notebook(", "grader.check(", "grader.export("),
                 "markdown": ("_Type your answer here, replacing this text._",
@@ -63,13 +65,28 @@ def replace_dir(src, dest):
     shutil.copytree(src, dest)
 
 
-def write_zip(otter_zip, dest):
-    """otter's zip plus hw1grader, rewritten so that equal contents give equal bytes."""
+def hand_graded_points(master):
+    """The points of the master's questions graded by hand (manual: true), which the results page mentions."""
+    import yaml
+
+    nb = nbformat.read(master, as_version=4)
+    configs = [yaml.safe_load(c.source.split("\n", 1)[1]) for c in nb.cells
+               if c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION")]
+    return sum(c.get("points", 0) for c in configs if c.get("manual"))
+
+
+def write_zip(otter_zip, dest, master=MASTER):
+    """otter's zip plus hw1grader, rewritten so that equal contents give equal bytes; the plugin's entry
+    of otter_config.json gets the master's hand-graded points."""
     entries = {}
     with zipfile.ZipFile(otter_zip) as zf:
         for name in zf.namelist():
             if name not in ZIP_DROPPED:
                 entries[name] = zf.read(name)
+    config = json.loads(entries["otter_config.json"])
+    config["plugins"] = [{plugin: {"hand_graded_points": hand_graded_points(master)}} if plugin == PLUGIN else plugin
+                         for plugin in config["plugins"]]
+    entries["otter_config.json"] = json.dumps(config, indent=4, sort_keys=True).encode()
     for path in sorted(glob.glob(os.path.join(GRADER_PACKAGE, "**", "*.py"), recursive=True)):
         with open(path, "rb") as f:
             entries["hw1grader/" + os.path.relpath(path, GRADER_PACKAGE)] = f.read()
@@ -109,6 +126,20 @@ def execute(notebook_path, workdir):
     nbformat.write(nb, notebook_path)
 
 
+DATASETS_LINE = "DATASETS = {}"
+
+
+def put_datasets(notebook_path, data_dir):
+    """The set-up cell's DATASETS, filled with the files of data_dir (the notebook then writes them where
+    they are missing, as on Colab): the CSV files stay the one source of the datasets."""
+    nb = nbformat.read(notebook_path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and DATASETS_LINE in c.source)
+    files = {f"data/{name}": open(os.path.join(data_dir, name)).read() for name in sorted(os.listdir(data_dir))}
+    literal = "DATASETS = {\n" + "".join(f"    {path!r}: {text!r},\n" for path, text in files.items()) + "}"
+    cell.source = re.sub(re.escape(DATASETS_LINE) + r"[^\n]*", lambda m: literal, cell.source, count=1)
+    nbformat.write(nb, notebook_path)
+
+
 def for_reading(source):
     """A code cell of the reference without otter's solution markers and the students' prompt."""
     lines, in_prompt = [], False
@@ -145,10 +176,12 @@ def build(out, run_solutions=True, zip_only=False, master=MASTER):
         student, autograder = otter_assign(scratch, master)
         os.makedirs(os.path.join(out, "autograder"), exist_ok=True)
         (otter_zip,) = glob.glob(os.path.join(autograder, "*.zip"))
-        write_zip(otter_zip, os.path.join(out, "autograder", ZIP_NAME))
+        write_zip(otter_zip, os.path.join(out, "autograder", ZIP_NAME), master)
         if zip_only:
             return
 
+        for notebook in (os.path.join(student, "hw1.ipynb"), os.path.join(autograder, "hw1.ipynb")):
+            put_datasets(notebook, os.path.join(os.path.dirname(master), "data"))
         replace_dir(student, os.path.join(out, "student_release"))
 
         solution = os.path.join(out, "solutions", "hw1.ipynb")

@@ -80,3 +80,11 @@ ROOM_MEMORY_MB = int(os.environ.get("HW1_ROOM_MEMORY_MB", 2560))
 # memory of its one process (the hidden training run needs ~300 MB).
 JUDGE_TIMEOUT = int(os.environ.get("HW1_JUDGE_TIMEOUT", 150))
 JUDGE_MEMORY_MB = 1024
+
+# Whether students see the clean room's verdicts (one sentence per question: what is wrong, never the
+# expected value) as soon as their submission is graded (True), or only when grades are published
+# (False; they then see their public tests' results only). At once, a student losing points learns
+# why while there is time to fix it; the price is that a student can resubmit until a question passes.
+# The hidden inputs are seeded draws and the messages give no value away, so searching for an answer
+# that way costs more than doing the work (README: "What students see").
+SHOW_VERDICTS = True

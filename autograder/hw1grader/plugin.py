@@ -15,6 +15,7 @@ Gradescope both grade through it. otter calls it at three moments:
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 
@@ -22,7 +23,7 @@ import nbformat
 from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
-from . import checking, fmnist, intake, otter_hooks, probing, rooms, sandbox
+from . import checking, feedback, fmnist, intake, otter_hooks, probing, rooms, sandbox
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="hw1grader: %(message)s")
 log = logging.getLogger("hw1grader")
@@ -32,6 +33,8 @@ class CleanRoom(AbstractOtterPlugin):
 
     def before_grading(self, config):
         self.seed = config.seed
+        # the written answers' points, from the master (tools/build.py puts them in otter_config.json)
+        self.hand_graded = (self.plugin_config or {}).get("hand_graded_points", 0)
         self.support = os.path.join(config.autograder_dir, "source", "files")
         # what the student room must not read (uid mode): otter's folder, with the tests, the original
         # submission and the results, and the folder this package comes from (on Gradescope the same;
@@ -45,6 +48,7 @@ class CleanRoom(AbstractOtterPlugin):
         # the code as submitted, read before it runs and can rewrite its own file
         code_cells = [c.source for c in submission.cells if c.cell_type == "code"]
         self.context = checking.Context(self.support, code_cells)
+        self.cell_problems = problems_of_cells(submission.cells)
         self.room = tempfile.mkdtemp(prefix="hw1-room-")
         # the room works on a copy of the submission's folder: otter reads tests/ from the original later
         workdir = os.path.join(self.room, "work")
@@ -63,19 +67,47 @@ class CleanRoom(AbstractOtterPlugin):
     def after_grading(self, results):
         public = parse_public(rooms.read_small(os.path.join(self.room, "record", "public.json")))
         reads = parse_reads(rooms.read_small(os.path.join(self.room, "record", probing.READS_FILE)))
-        registry = checking.checks()
-        for name, test_file in results.results.items():
-            shown = public.get(name, {})
+        registry, probes = checking.checks(), probing.probes()
+        questions = []
+        order = list(probes)  # the homework's order
+        for name, test_file in sorted(results.results.items(), key=lambda item: (item[0] not in order,
+                                                                                  order.index(item[0]) if item[0] in order else 0)):
             verdict = checking.decide(name, self.record_dir(name), self.context, registry)
             message = verdict.message if verdict.passed else because(self.summary, reads.get(name, ())) + verdict.message
+            shown = public.get(name, {})
             test_file.test_case_results = [
-                TestCaseResult(tc, ("✅ " if verdict.passed else "❌ ") + message, verdict.passed) if tc.hidden
-                else public_result(tc, shown)
-                for tc in test_file.test_cases
-            ]
-            test_file.update_score(sum(tc.points for tc in test_file.test_cases if tc.hidden) if verdict.passed else 0)
-        results.set_output(summary_text(self.summary))
+                TestCaseResult(tc, message, verdict.passed) if tc.hidden else public_result(tc, shown)
+                for tc in test_file.test_cases]
+            points = sum(tc.points for tc in test_file.test_cases if tc.hidden)
+            test_file.update_score(points if verdict.passed else 0)
+            public_lines = [(r.passed, r.message) for r in test_file.test_case_results if not r.test_case.hidden]
+            questions.append(feedback.Question(name, problem_of(probes.get(name)), points, verdict.passed, message,
+                                               public_lines))
+        failed = [{**cell, "problem": self.cell_problems[cell["cell"]] if 0 <= cell.get("cell", -1) < len(self.cell_problems)
+                   else "A cell"} for cell in self.summary["failed"]]
+        walls = f'Your notebook ran {sandbox.WALLS[sandbox.mode()]} (sandbox mode "{sandbox.mode()}").'
+        notes = self.summary["notes"] + ([] if self.summary["ran"] or failed else ["Nothing could be graded."])
+        page = feedback.results(questions, notes, failed, walls, self.hand_graded)
+        results.to_gradescope_dict = lambda ag_config: page  # otter writes results.json from it
+        log.info("results page:\n%s", feedback.page(page))
         intake.remove_path(self.room)
+
+
+def problem_of(probe):
+    """The heading of a question's problem: "Problem 4" for a probe of problems/p4."""
+    return f"Problem {probe.__module__.split('.')[-2][1:]}" if probe is not None else "Other"
+
+
+def problems_of_cells(cells):
+    """For each code cell, the problem it belongs to: the last "Problem N" heading above it."""
+    current, found = "Set-up", []
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            heading = re.search(r"^#+\s*(Problem \d+)", cell.source, re.M)
+            current = heading.group(1) if heading else current
+        elif cell.cell_type == "code":
+            found.append(current)
+    return found
 
 
 def because(summary, names):
@@ -83,14 +115,6 @@ def because(summary, names):
     causes = [f"The cell `{cell['line']}` stopped with {cell['error']}." for cell in summary["failed"]
               if set(cell["binds"]) & set(names)]
     return " ".join(causes[:2]) + " " if causes else ""
-
-
-def summary_text(summary):
-    failed = summary["failed"]
-    ran = ("All cells ran without error." if not failed else
-           f"{len(failed)} code cell(s) stopped with an error; the first, `{failed[0]['line']}`, {failed[0]['error']}.")
-    return (f"Your notebook: {' '.join(summary['notes'] + [ran] if summary['ran'] else summary['notes'])}\n"
-            f'It ran {sandbox.WALLS[sandbox.mode()]} (sandbox mode "{sandbox.mode()}").')
 
 
 def public_result(test_case, shown):
@@ -101,7 +125,7 @@ def public_result(test_case, shown):
 def parse_reads(text):
     try:
         reads = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return {q: [str(n) for n in v][:100] for q, v in reads.items() if isinstance(v, list)} if isinstance(reads, dict) else {}
 
@@ -110,7 +134,7 @@ def parse_public(text):
     """{question: {test case name: {"passed": bool, "message": str}}} from public.json, malformed parts dropped."""
     try:
         public = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(public, dict):
         return {}

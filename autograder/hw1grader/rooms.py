@@ -134,13 +134,14 @@ def parse_summary(text):
     """The student room's summary, keeping only well-formed parts (it is the room's word, shown to the student)."""
     try:
         summary = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         summary = None
     if not isinstance(summary, dict):
         return {"notes": ["The notebook could not be run to its end."], "failed": [], "ran": False}
     strings = lambda v: [str(x)[:500] for x in v][:50] if isinstance(v, list) else []  # noqa: E731
-    failed = [{"line": str(f.get("line", ""))[:100], "error": str(f.get("error", ""))[:300],
-               "binds": strings(f.get("binds"))} for f in summary.get("failed", []) if isinstance(f, dict)][:100]
+    failed = [{"cell": f["cell"] if isinstance(f.get("cell"), int) else -1, "line": str(f.get("line", ""))[:100],
+               "error": str(f.get("error", ""))[:300], "binds": strings(f.get("binds"))}
+              for f in summary.get("failed", []) if isinstance(f, dict)][:100]
     return {"notes": strings(summary.get("notes")), "failed": failed, "ran": summary.get("ran") is True}
 
 

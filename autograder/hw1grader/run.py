@@ -169,8 +169,14 @@ def main(argv=None):
     parser.add_argument("submission", help="the uploaded file: a notebook, an export zip, or anything else")
     parser.add_argument("--autograder", required=True, help="the autograder zip")
     parser.add_argument("--out", default="graded", help="folder for results.json")
+    parser.add_argument("--quiet", action="store_true", help="do not print the results page")
     args = parser.parse_args(argv)
     local(args.autograder, args.submission, args.out)
+    if not args.quiet:  # the page as the student will read it on Gradescope
+        from . import feedback
+
+        with open(os.path.join(args.out, "results.json"), encoding="utf-8") as f:
+            feedback.render(json.load(f))
 
 
 if __name__ == "__main__":

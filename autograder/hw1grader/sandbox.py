@@ -497,9 +497,17 @@ def descendants(pid):
 
 
 def memory_of(pids):
-    """Resident memory (MB) of these processes, together."""
+    """The memory (MB) these processes hold together: each one's proportional share of its pages (PSS), so
+    that the pages forked processes share (a DataLoader's workers, a fork of the kernel) count once; the
+    resident size where the kernel gives no PSS."""
     total = 0
     for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+            continue
+        except (OSError, StopIteration, ValueError):
+            pass
         status = proc_status(pid)
         if status and "VmRSS" in status:
             total += int(status["VmRSS"].split()[0])

@@ -16,6 +16,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import resource
 import sys
 import time
@@ -127,8 +128,8 @@ def run(path, record_dir, seed):
         if error is not None:
             binds = sorted(set().union(*(s.binds for s in definitions.statements([originals[index]])))) \
                 if index not in left_out else []
-            failed.append({"line": first_line(originals[index]), "error": error if index not in left_out else
-                           "it killed Python and was left out", "binds": binds})
+            failed.append({"cell": index, "line": first_line(originals[index]), "binds": binds,
+                           "error": error if index not in left_out else "it killed Python and was left out"})
     record_error = error_of(nb.cells[-1])
     if record_error:
         notes.append(f"Recording your answers failed ({record_error}): the questions not recorded score 0.")
@@ -151,9 +152,26 @@ def record_public_tests(ns, record_dir):
     for path in sorted(glob.glob("tests/*.py")):
         test = create_test_file(path, NBMetadataConfig())
         test.run(ns)
-        results[test.name] = [{"name": r.test_case.name, "passed": bool(r.passed), "message": r.message or ""}
+        results[test.name] = [{"name": r.test_case.name, "passed": bool(r.passed), "message": one_line(r.message or "")}
                               for r in test.test_case_results if not r.test_case.hidden]
     write_text(os.path.join(record_dir, "public.json"), json.dumps(results))
+
+
+ERROR_LINE = re.compile(r"^\s*(\w+(?:Error|Exception|Exit|Interrupt))(?::[ \t]*(.*))?$", re.M)
+
+
+def one_line(message):
+    """A public test's result in one sentence, the words the student's notebook shows (its set-up cell
+    shortens otter's messages the same way): "passed", or for a failed test its assertion's text, or the
+    error's type and message; never the doctest transcript around it."""
+    message = message.strip()
+    if not message.startswith("❌"):
+        return "passed"
+    errors = ERROR_LINE.findall(message)
+    if not errors:  # already one sentence (the notebook's set-up cell ran), or nothing to quote
+        return message.removeprefix("❌").strip().split("\n")[-1] or "failed"
+    kind, text = errors[-1]
+    return text.strip() if kind == "AssertionError" and text.strip() else f"{kind}: {text.strip()}".rstrip(": ")
 
 
 def write_text(path, text):
