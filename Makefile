@@ -10,13 +10,18 @@ SYSTEM_PACKAGES := dataset-fashion-mnist bubblewrap iproute2 pandoc texlive-xete
 SUBMISSION ?=
 OUT ?= graded
 
-.PHONY: release test grade regrade bench deps system
+.PHONY: release test check grade regrade bench deps system
 
 release: deps
 	$(PY) tools/build.py
 
 test: deps
 	$(PY) -m pytest -n 2 --dist loadgroup tests
+
+# make check: the fast layer (no grade, about a minute): registries, points, the reference maths, the
+# catalogue's verdicts in one process
+check: deps
+	$(PY) -m pytest -m fast -n 2 tests
 
 # make grade SUBMISSION=path/to/notebook.ipynb [OUT=folder]: grade one submission with the built zip
 grade: deps $(ZIP)

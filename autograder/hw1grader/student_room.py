@@ -58,6 +58,12 @@ def seeded(source, seed):
     return f"import numpy as _hw1_np, random as _hw1_random\n_hw1_np.random.seed({seed}); _hw1_random.seed({seed})\n{source}"
 
 
+def student_cells(path, seed):
+    """The notebook's code cells, as the room runs them (seeded as otter seeds them)."""
+    nb = nbformat.read(path, as_version=4)
+    return [seeded(c.source, seed) for c in nb.cells if c.cell_type == "code"]
+
+
 def first_line(source, limit=70):
     """How a student recognises a cell: its first line that is not blank."""
     line = next((l.strip() for l in source.splitlines() if l.strip()), "(an empty cell)")
@@ -101,8 +107,7 @@ def run(path, record_dir, seed):
     """Execute the notebook (again without any cell that kills the kernel); the Summary of the run."""
     deadline = time.monotonic() + NOTEBOOK_TIMEOUT - RECORD_RESERVE
     try:
-        nb = nbformat.read(path, as_version=4)
-        originals = [c.source for c in nb.cells if c.cell_type == "code"]
+        originals = student_cells(path, None)
     except Exception as e:
         return {"notes": [f"it could not be read as a Jupyter notebook ({type(e).__name__})."], "failed": [], "ran": False}
     sources = [seeded(s, seed) for s in originals]
