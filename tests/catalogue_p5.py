@@ -2,7 +2,7 @@
 
 Each question is judged on its own job, so each wrong answer below loses its own question only: a wrong
 layer does not cost q5_network_backward (judged on how it wires the layer functions, through logging
-stand-ins, when its gradients differ from autograd's) nor q5_training (judged on its SGD steps against
+stand-ins, when its gradients differ from the exact ones) nor q5_training (judged on its SGD steps against
 random "gradients", and on test accuracy only when the network's gradients are right).
 
 WRONG holds one wrong answer per question (the catalogue's format), each graded alone; MORE_WRONG more
@@ -210,7 +210,7 @@ LOOPED_LAYERS = {
 }
 
 RIGHT = {
-    # the network's backward written out in NumPy without the layer functions: judged against autograd
+    # the network's backward written out in NumPy without the layer functions: judged against the exact gradients
     "p5_looped_layers_inline_network": {
         **LOOPED_LAYERS,
         "network_loss_and_grads": '''def network_loss_and_grads(params, X, y):

@@ -98,7 +98,7 @@ PROBLEM_6 = {
                   " lambda x: x.shape)\n"),
     "checks.py": ("from ...checking import check, compare_outputs\nfrom . import inputs\n\n\n@check(\"q6_double\")\n"
                   "def q6_double(data, ctx):\n    xs = inputs.q6_double()\n"
-                  "    return compare_outputs(data, [2 * x for x in xs], \"double\", lambda i: f\"n = {xs[i].size}\")\n"),
+                  "    return compare_outputs(data, [2 * x for x in xs], \"double\", \"n\", lambda i: f\"{xs[i].size}\")\n"),
 }
 
 

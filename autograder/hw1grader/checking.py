@@ -105,13 +105,14 @@ def close(got, expected):
             and bool(np.allclose(got, expected, rtol=RTOL, atol=ATOL)))
 
 
-def compare_outputs(data, expected, name, describe):
-    """Verdict on out0..outN against the expected values, naming the inputs that failed by shape."""
+def compare_outputs(data, expected, name, label, describe):
+    """Verdict on out0..outN against the expected values, naming the inputs that failed by their shapes
+    (`label` = describe(i), e.g. "n, d = (6, 1)")."""
     wrong = [describe(i) for i, e in enumerate(expected)
              if f"out{i}" not in data or not close(data.get(f"out{i}", finite=False), e)]
     if wrong:
         return Verdict(False, f"`{name}` returns wrong values on {len(wrong)} of {len(expected)} hidden inputs "
-                              f"(for {', '.join(wrong)}).")
+                              f"({label} = {', '.join(wrong)}).")
     return Verdict(True, f"`{name}` is right on all {len(expected)} hidden inputs.")
 
 

@@ -7,10 +7,10 @@ from . import inputs
 @check("q1_grad")
 def q1_grad(data, ctx):
     xs = inputs.q1_grad()
-    return compare_outputs(data, [2 * x for x in xs], "grad_sq_norm", lambda i: f"d = {xs[i].size}")
+    return compare_outputs(data, [2 * x for x in xs], "grad_sq_norm", "d", lambda i: f"{xs[i].size}")
 
 
 @check("q1_mu")
 def q1_mu(data, ctx):
     Xs = inputs.q1_mu()
-    return compare_outputs(data, [X.mean(axis=0) for X in Xs], "best_mu", lambda i: f"n, d = {Xs[i].shape}")
+    return compare_outputs(data, [X.mean(axis=0) for X in Xs], "best_mu", "(n, d)", lambda i: f"{Xs[i].shape}")

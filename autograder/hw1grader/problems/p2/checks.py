@@ -10,4 +10,4 @@ from . import inputs
 def q2_l1_loss(data, ctx):
     cases = inputs.q2_l1_loss()
     expected = [np.abs(y - X @ w).sum() for X, y, w in cases]
-    return compare_outputs(data, expected, "l1_loss", lambda i: f"n, d = {cases[i][0].shape}")
+    return compare_outputs(data, expected, "l1_loss", "(n, d)", lambda i: f"{cases[i][0].shape}")

@@ -53,7 +53,7 @@ def loss_grad(theta, xs, ys):
 def q3b(data, ctx):
     cases = inputs.q3b()
     expected = [loss_grad(*case) for case in cases]
-    return compare_outputs(data, expected, "squared_loss_grad", lambda i: f"n = {cases[i][1].size}")
+    return compare_outputs(data, expected, "squared_loss_grad", "n", lambda i: f"{cases[i][1].size}")
 
 
 THETA_0 = inputs.flatten(inputs.THETA_0)
