@@ -18,7 +18,7 @@ made on the *light* base: the reference with Problem 4 trained for zero epochs, 
 from dataclasses import dataclass, field
 
 from catalogue_attacks import ATTACKS, NON_FINITE, TYPED_CURVES, WALLS_ONLY
-from catalogue_p4 import MORE_WRONG as MORE_WRONG_P4, RIGHT as RIGHT_P4, SOFTMAX_TWICE, WRONG as WRONG_P4
+from catalogue_p4 import FOUR_EPOCHS, MORE_WRONG as MORE_WRONG_P4, RIGHT as RIGHT_P4, SOFTMAX_TWICE, WRONG as WRONG_P4
 from catalogue_p5 import E2E as E2E_P5, MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
 
 
@@ -87,6 +87,12 @@ STRINGS = {
 }
 
 
+# right answers graded end to end too: tqdm (the grading image must have it) and a network without the
+# layer functions (judged against the exact gradients); the others are the fast layer's, and the
+# independent students write many more end to end
+RIGHT_E2E = {"tqdm_in_problem_4", "p5_tqdm", "p5_looped_layers_inline_network"}
+
+
 def together(wrong_answers, light=True, e2e=True):
     """One Entry of (question, overrides) pairs, at most one per question: it loses those questions."""
     overrides, questions = {}, [question for question, _ in wrong_answers]
@@ -112,10 +118,12 @@ def in_sets(wrong_answers, light=True, e2e=True):
 def entries():
     """{label: Entry}: the whole manifest."""
     catalogue = {"light_base": Entry({})}
+    # the first wrong answer of each question, alone: in the fast layer (the independent students make the
+    # same mistakes end to end), and Problem 4's end to end (they need training)
     for question, overrides in {**WRONG, **WRONG_P5}.items():
-        catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}))
+        catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}), e2e=False)
     for question, overrides in WRONG_P4.items():
-        catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}), light=False)
+        catalogue[f"wrong_{question}"] = Entry({**FOUR_EPOCHS, **overrides}, frozenset({question}), light=False)
     # more wrong answers of Problem 5, and the attacks, in the fast layer; the SGD rows of issue 12 and one
     # set of non-finite answers end to end too
     for i, entry in enumerate(in_sets([(q, o) for q, label, o in MORE_WRONG_P5 if label not in E2E_P5], e2e=False), 1):
@@ -127,17 +135,17 @@ def entries():
         catalogue[f"attacks_{i}"] = entry
     catalogue["non_finite"] = together([(q, o) for q, _, o in NON_FINITE])
     catalogue["typed_curves"] = Entry(TYPED_CURVES, says={"q4_curves": "not the loss of the trained `model`"})
-    for i, entry in enumerate(in_sets([(q, o) for q, _, o in MORE_WRONG_P4], light=False), 1):
+    for i, entry in enumerate(in_sets([(q, o) for q, _, o in MORE_WRONG_P4], light=False), 1):  # trains 4 epochs
         catalogue[f"more_wrong_p4_{i}"] = entry
     catalogue["softmax_twice"] = Entry(SOFTMAX_TWICE, frozenset({"q4_model", "q4_accuracy"}), light=False,
                                        says={"q4_model": "applied twice"})
     catalogue["hardcoded"] = together(HARDCODED.items())
     for label, overrides in {**RIGHT, **RIGHT_P5}.items():
-        catalogue[f"right_{label}"] = Entry(overrides)
+        catalogue[f"right_{label}"] = Entry(overrides, e2e=label in RIGHT_E2E)
     for label, overrides in RIGHT_P4.items():
         catalogue[f"right_{label}"] = Entry(overrides, light=False)
-    catalogue["types_numbers"] = Entry(RIGHT_TYPES)
-    catalogue["types_strings"] = together(STRINGS.items())
+    catalogue["types_numbers"] = Entry(RIGHT_TYPES, e2e=False)
+    catalogue["types_strings"] = together(STRINGS.items(), e2e=False)
     return catalogue
 
 

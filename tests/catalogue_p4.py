@@ -28,6 +28,10 @@ for epoch in range(n_epochs):
         test_losses.append(loss_fn(model(X_test), y_test).item())
 '''
 
+# Training as the reference does, for 4 epochs instead of 8 (86.8% measured, above the 85% bar): entries
+# about something else than the training itself get it, to halve their cost
+FOUR_EPOCHS = {"n_epochs": TRAINING_LOOP.format(optimizer="torch.optim.Adam(model.parameters(), lr=1e-3)", n_epochs=4)}
+
 WRONG = {
     # the 64-unit hidden layer left out; trained as the reference, so accurate enough all the same
     "q4_model": {"model": "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),\n"

@@ -168,6 +168,10 @@ def affine_backward(dout, cache):
      {"sgd_train": _train(batches="range(0, len(X) - batch_size + 1, batch_size)")}),
     ("q5_training", "one step per epoch on the whole training set",
      {"sgd_train": _train(batches="[0]", call="loss_and_grads(params, X, y)")}),
+    ("q5_training", "minibatches of equal-ish size (np.array_split): not batch_size each, the last smaller",
+     {"sgd_train": _train(batches="range(0, len(X), batch_size)").replace(
+         "        for start in range(0, len(X), batch_size):\n            batch = order[start:start + batch_size]\n",
+         "        for batch in np.array_split(order, -(-len(X) // batch_size)):\n")}),
     ("q5_training", "never shuffles", {"sgd_train": _train().replace("order = rng.permutation(len(X))", "order = np.arange(len(X))")}),
     ("q5_training", "shuffles once, the same order every epoch",
      {"sgd_train": _train().replace("    for epoch in range(epochs):\n        order = rng.permutation(len(X))\n",
@@ -257,7 +261,7 @@ def sgd_train(params, X, y, loss_and_grads, epochs, lr, batch_size, seed=0):
             losses.append(loss)
     return np.asarray(losses)
 '''},
-    # the backward pass as a loop over the layers; minibatches of equal-ish size
+    # the backward pass as a loop over the layers; minibatches from a generator
     "p5_layer_loop_network": {
         "network_loss_and_grads": '''def network_loss_and_grads(params, X, y):
     h, caches = X, []
@@ -280,7 +284,8 @@ def sgd_train(params, X, y, loss_and_grads, epochs, lr, batch_size, seed=0):
     rng = np.random.default_rng(seed)
     losses = []
     for epoch in range(epochs):
-        for batch in np.array_split(rng.permutation(len(X)), -(-len(X) // batch_size)):
+        order = rng.permutation(len(X))
+        for batch in (order[i:i + batch_size] for i in range(0, len(X), batch_size)):
             loss, grads = loss_and_grads(params, X[batch], y[batch])
             for k in params:
                 params[k] -= lr * grads[k]

@@ -59,7 +59,9 @@ def test_loop_that_ignores_interrupts_is_stopped_with_a_clear_result(built, grad
     # it sleeps rather than spins: what is tested is that it is killed, and the other tests need the CPU
     source = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.1)"
     results = grade(filled_with(built, tmp_path, [source], at=2))
-    assert scores(results) == {q: 0 for q in light_scores}
+    # nothing the kernel would have recorded counts; Problem 5 is judged from the code, not the kernel
+    judged = {q: points for q, points in light_scores.items() if q.startswith("q5_")}
+    assert scores(results) == {q: judged.get(q, 0) for q in light_scores}
     assert "time limit" in results["output"]
 
 
@@ -73,7 +75,7 @@ def test_memory_hog_gets_memory_error_and_the_rest_graded(built, grade, tmp_path
 EXITS = {
     "import os\nos._exit(1)": "killed Python (out of memory, or it called exit), so the notebook was run again without it",
     "import sys\nsys.exit(0)": "raised SystemExit",
-    "exit()": "all cells ran without error",  # IPython's exit() is made harmless while grading
+    "exit()": "All cells ran without error",  # IPython's exit() is made harmless while grading
 }
 
 

@@ -106,7 +106,9 @@ def test_blank_notebook_fails_every_public_test_with_a_message_and_no_answer(bla
     shown = {l[4:].strip() for test in tests.values() for case in test["suites"][0]["cases"] for l in case["code"].splitlines()}
     secret = {l for l in secret if len(l) >= 6} - shown
     for question, output in checks(blank).items():
-        assert "All test cases passed" not in output and "failed" in output, f"{question} passes blank: {output}"
+        assert "All test cases passed" not in output and "❌" in output, f"{question} passes blank: {output}"
+        # one sentence per failed test, the words of the results page: no doctest transcript or traceback
+        assert "Trying:" not in output and "Traceback" not in output, output
         # the message is one of ours, written for the student, not only a traceback
         messages = {m for case in tests[question]["suites"][0]["cases"] for m in assert_messages(case["code"])}
         assert any(m in output for m in messages), f"{question}: no message that says what to fix:\n{output}"

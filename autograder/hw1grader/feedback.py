@@ -48,7 +48,7 @@ def question_output(question):
     return "\n".join(lines)
 
 
-def top(questions, notes, failed_cells, walls, hand_graded):
+def top(questions, notes, failed_cells, walls, hand_graded, ran=True):
     """The Markdown at the top of the page."""
     total, possible = sum(q.score for q in questions), sum(q.points for q in questions)
     lines = [f"**Autograded: {fmt(total)} / {fmt(possible)}.** "
@@ -61,9 +61,12 @@ def top(questions, notes, failed_cells, walls, hand_graded):
         lines.append(f"| {problem} | {fmt(sum(q.score for q in mine))} / {fmt(sum(q.points for q in mine))} | {lost} |")
     if failed_cells:
         lines += ["", f"**{len(failed_cells)} cell(s) stopped with an error** (the rest of the notebook still ran):"]
-        lines += [f"- {cell['problem']}: `{cell['line']}`: {cell['error']}" for cell in failed_cells[:3]]
+        lines += [f"- {cell['problem']}: `{cell['line']}` " + (cell["error"] if cell["error"].startswith("it ")
+                                                                else f"raised {cell['error']}") for cell in failed_cells[:3]]
         if len(failed_cells) > 3:
             lines.append(f"- and {len(failed_cells) - 3} more")
+    elif ran:
+        lines += ["", "All cells ran without error."]
     if notes:
         lines += [""] + [f"- {note}" for note in notes]
     lines += ["", walls]
@@ -74,7 +77,7 @@ def fmt(points):
     return f"{points:g}"
 
 
-def results(questions, notes, failed_cells, walls, hand_graded, show_verdicts=SHOW_VERDICTS):
+def results(questions, notes, failed_cells, walls, hand_graded, show_verdicts=SHOW_VERDICTS, ran=True):
     """Gradescope's results.json (as a dict) for the graded questions."""
     visibility = "visible" if show_verdicts else "after_published"
     tests = [{"name": q.name, "score": q.score, "max_score": q.points,
@@ -83,7 +86,7 @@ def results(questions, notes, failed_cells, walls, hand_graded, show_verdicts=SH
         failed = [f"- `{q.name}`: ❌ {line}" for q in questions for passed, line in q.public if not passed]
         tests.insert(0, {"name": "Public tests", "output": "\n".join(failed) or "✅ All public tests passed.",
                          "output_format": "md", "visibility": "visible"})
-    return {"score": sum(q.score for q in questions), "output": top(questions, notes, failed_cells, walls, hand_graded),
+    return {"score": sum(q.score for q in questions), "output": top(questions, notes, failed_cells, walls, hand_graded, ran),
             "output_format": "md", "test_output_format": "md", "visibility": "visible", "tests": tests}
 
 

@@ -227,8 +227,11 @@ def loop_error(data):
         rows = []
         for t in range(epoch * per_epoch, (epoch + 1) * per_epoch):
             X_batch, y_batch = data.get(f"step{t}_X"), data.get(f"step{t}_y")
-            if y_batch.ndim != 1 or len(y_batch) > size or X_batch.shape != (len(y_batch), X.shape[1]):
-                return where + f"minibatch {t + 1} is not {size} rows of X (or fewer, for the last) with their labels"
+            last = t == (epoch + 1) * per_epoch - 1
+            if y_batch.ndim != 1 or X_batch.shape != (len(y_batch), X.shape[1]) or len(y_batch) > size \
+                    or (not last and len(y_batch) != size):
+                return where + (f"minibatch {t + 1} holds {len(y_batch)} rows of X: every minibatch of an epoch holds "
+                                f"{size}, but the last, which may hold fewer")
             if not np.array_equal(X_batch[:, 0], y_batch):
                 return where + f"minibatch {t + 1} pairs rows of X with the labels of other rows"
             rows += list(y_batch)
