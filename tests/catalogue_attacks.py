@@ -145,3 +145,140 @@ ATTACKS = AUTODIFF + NON_FINITE
 # attacks that only the walls stop (the judge's Python could reach this machine's torch, or start a
 # process, without them): graded in sandbox modes bwrap and uid by test_clean_room.py, not by the fast layer
 WALLS_ONLY = {"the judge's path extended to where torch is installed", "a Python with torch started from the function"}
+
+
+# The second round of attacks (issue 13's held-out round, found by a red team against this design)
+
+# last term's answers, computed in advance: a table keyed by last term's hidden inputs (the term's seed
+# alone, as the inputs were once drawn); a grade's inputs come from the submission too, so it misses
+PRECOMPUTED = {"grad_sq_norm": '''import zlib as _zlib
+_r = np.random.default_rng([20230929, _zlib.crc32(b"q1_grad")])
+_table = {x.tobytes(): 2 * x for x in [_r.normal(scale=3.0, size=d) for d in (1, 2, 7, 30)]}
+
+def grad_sq_norm(x):
+    return _table.get(np.asarray(x, dtype=float).tobytes())
+'''}
+
+# the judge's probes replaced by a statement of the submitted code, to record made-up logs that agree
+# with themselves (stand-ins and "gradients" never handed out); the functions are stubs
+FORGED = {"sgd_train": '''
+def network_loss_and_grads(params, X, y):
+    return 0.0, {k: np.zeros_like(v) for k, v in params.items()}
+
+def _stub_sgd(params, X, y, loss_and_grads, epochs, lr, batch_size, seed=0):
+    return []
+
+def _rig():
+    import numpy as np
+    import hw1grader.problems.p5.probes as P
+    from hw1grader.problems.p5 import inputs as I
+
+    def forged_log(ns, fn):
+        params, X, y = I.network_cases()[1]
+        r = np.random.default_rng(0)
+        g = lambda *s: r.normal(size=s)
+        N, W, B = len(X), [params[f"W{i}"] for i in (1, 2, 3)], [params[f"b{i}"] for i in (1, 2, 3)]
+        A1, H1, A2, H2, S = g(N, 32), g(N, 32), g(N, 32), g(N, 32), g(N, 10)
+        loss, dS = g(), g(N, 10)
+        dH2, dW3, db3, dA2, dH1, dW2, db2, dA1, dX, dW1, db1 = (g(N, 32), g(32, 10), g(10), g(N, 32), g(N, 32),
+                                                               g(32, 32), g(32), g(N, 32), g(N, 784), g(784, 32), g(32))
+        # (function index in LAYER_FUNCTIONS, cache, inputs, outputs), as the stand-ins would log them
+        log = [(0, 0, [X, W[0], B[0]], [A1]), (2, 1, [A1], [H1]), (0, 2, [H1, W[1], B[1]], [A2]), (2, 3, [A2], [H2]),
+               (0, 4, [H2, W[2], B[2]], [S]), (4, 5, [S, y], [loss, dS]), (1, 4, [dS], [dH2, dW3, db3]),
+               (3, 3, [dH2], [dA2]), (1, 2, [dA2], [dH1, dW2, db2]), (3, 1, [dH1], [dA1]), (1, 0, [dA1], [dX, dW1, db1])]
+        rec = {"s_loss": np.asarray(loss), "s_W1": dW1, "s_b1": db1, "s_W2": dW2, "s_b2": db2, "s_W3": dW3, "s_b3": db3}
+        for i, (f, c, ins, outs) in enumerate(log):
+            rec[f"log{i}_fn"], rec[f"log{i}_cache"] = np.array([f], float), np.array([c], float)
+            rec.update({f"log{i}_in{j}": np.asarray(a, float) for j, a in enumerate(ins)})
+            rec.update({f"log{i}_out{j}": np.asarray(a, float) for j, a in enumerate(outs)})
+        return rec
+
+    def forged_loop(train):
+        X, y, params = I.loop_problem()
+        rec, rng, t, losses = {f"final_{k}": v for k, v in params.items()}, np.random.default_rng(5), 0, []
+        for epoch in range(I.LOOP_EPOCHS):
+            order = rng.permutation(I.LOOP_N)
+            for s in range(0, I.LOOP_N, I.LOOP_BATCH_SIZE):
+                b = order[s:s + I.LOOP_BATCH_SIZE]
+                rec.update({f"step{t}_{k}": v for k, v in params.items()})
+                rec.update({f"step{t}_grad_{k}": np.zeros_like(v) for k, v in params.items()})
+                rec[f"step{t}_X"], rec[f"step{t}_y"], rec[f"step{t}_loss"] = X[b], y[b].astype(float), np.array([1.0])
+                losses.append(1.0)
+                t += 1
+        rec["returned"] = np.array(losses)
+        return rec
+
+    P.stand_in_run, P.loop_run = forged_log, forged_loop
+
+sgd_train = (_rig(), _stub_sgd)[1]
+'''}
+
+# the gradients by complex-step differentiation: one forward pass per input entry, no derivative
+# written; on the large hidden inputs it runs past the probes' time
+COMPLEX_STEP = {"affine_backward": '''
+def _vjp(f, args, dout, h=1e-30):
+    """d sum(f(*args) * dout) / d args[i] for every i, by complex steps: no derivative written anywhere."""
+    grads = []
+    for i in range(len(args)):
+        g = np.zeros(np.shape(args[i]))
+        for ix in np.ndindex(g.shape):
+            z = [np.array(a, dtype=complex) for a in args]
+            z[i][ix] += 1j * h
+            g[ix] = np.sum(np.imag(f(*z)) * dout) / h
+        grads.append(g)
+    return grads
+
+def affine_backward(dout, cache):
+    return tuple(_vjp(lambda x, w, b: affine_forward(x, w, b)[0], cache, dout))
+
+def sigmoid_backward(dout, cache):
+    x = np.log(cache / (1 - cache))  # the input, from the cached output
+    return _vjp(lambda x: sigmoid_forward(x)[0], [x], dout)[0]
+
+def softmax_cross_entropy(scores, y):
+    def loss(s):
+        e = np.exp(s - np.max(s.real, axis=1, keepdims=True))
+        return -np.mean(np.log(e[np.arange(len(y)), y] / e.sum(axis=1)))
+    return float(np.real(loss(scores))), _vjp(loss, [scores], 1.0)[0]
+'''}
+
+# Problem 4 without training: a least-squares fit on the test set (its labels are in the student's
+# folder) embedded in the right architecture, and curves typed in around its honest test loss
+P4_CLOSED_FORM = '''
+import numpy as np, torch, torchvision
+from torch import nn
+testdata = torchvision.datasets.FashionMNIST('./FashionMNIST/', train=False, download=True,
+                                             transform=torchvision.transforms.ToTensor())
+X_test = testdata.data.unsqueeze(1).float() / 255
+y_test = testdata.targets
+X = X_test.reshape(-1, 784).double().numpy(); Y = np.eye(10)[y_test.numpy()]
+r = np.random.default_rng(0)
+Wl = np.linalg.lstsq(np.hstack([X, np.ones((len(X), 1))]), Y, rcond=None)[0]         # linear fit
+R, c = r.normal(size=(784, 236)) / 7, r.normal(size=236) / 2                          # random ReLU features
+W1 = np.hstack([Wl[:784], -Wl[:784], R]).T; b1 = np.concatenate([Wl[784], -Wl[784], c])
+F = np.hstack([np.maximum(X @ W1.T + b1, 0), np.ones((len(X), 1))])
+Wc = np.linalg.solve(F.T @ F + 1e-6 * np.eye(257), F.T @ Y)                           # ridge on them
+W2 = np.zeros((128, 256)); b2 = np.zeros(128)
+W2[:10], b2[:10], W2[10:20], b2[10:20] = Wc[:256].T, Wc[256], -Wc[:256].T, -Wc[256]  # +/- pairs
+W3 = np.zeros((64, 128)); W3[:20, :20] = np.eye(20)
+W4 = np.hstack([np.eye(10), -np.eye(10), np.zeros((10, 44))])
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                      nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+with torch.no_grad():
+    for layer, (W, b) in zip([m for m in model if isinstance(m, nn.Linear)],
+                             [(W1, b1), (W2, b2), (W3, np.zeros(64)), (W4, np.zeros(10))]):
+        layer.weight.copy_(torch.tensor(W)); layer.bias.copy_(torch.tensor(b))
+loss_fn = nn.CrossEntropyLoss()
+model.eval()
+with torch.no_grad():
+    out = model(X_test)
+    final_test_loss = loss_fn(out, y_test).item()
+    test_accuracy = (out.argmax(1) == y_test).float().mean().item()
+n_epochs = 2                                                  # no epoch ever ran
+train_losses = [final_test_loss + 1.0, final_test_loss + 0.5]
+test_losses = [final_test_loss + 0.2, final_test_loss]
+
+def predict_proba(model, image):
+    with torch.no_grad():
+        return torch.softmax(model(image.unsqueeze(0))[0], dim=0)
+'''

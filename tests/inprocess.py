@@ -7,7 +7,6 @@ then runs only the cells of nb that differ from the base's, records every answer
 and the judge would, and returns the clean room's verdicts.
 """
 
-import atexit
 import json
 import os
 import random
@@ -20,7 +19,8 @@ import tempfile
 import numpy as np
 from IPython.core.inputtransformer2 import TransformerManager
 
-from hw1grader import checking, fmnist, probing, sandbox
+from hw1grader import checking, fmnist, inputs, probing, sandbox
+from hw1grader.config import HIDDEN_INPUT_SEED
 from hw1grader.judge import CELLS_FILE, JUDGE_PACKAGES
 from hw1grader.problems.p5 import inputs as p5_inputs
 
@@ -83,6 +83,9 @@ class Grader:
                 vars(sys.modules[name]).update(contents)
 
     def graded(self, cells, ns):
+        # the hidden inputs of a grade of these cells (the seed the grader would derive)
+        self.hidden_seed = inputs.seed_for(cells, HIDDEN_INPUT_SEED)
+        inputs.use_seed(self.hidden_seed)
         with tempfile.TemporaryDirectory(prefix="hw1-fast-") as record_dir:
             cwd = os.getcwd()
             os.chdir(self.workdir)
@@ -102,7 +105,7 @@ class Grader:
         from hw1grader.definitions import needed
         from hw1grader.problems.p5.probes import JUDGED_FROM
 
-        key = "\n".join(s.source for s in needed(cells, JUDGED_FROM)[0])
+        key = f"{self.hidden_seed}\n" + "\n".join(s.source for s in needed(cells, JUDGED_FROM)[0])
         if key not in self.judged:
             folder = tempfile.mkdtemp(prefix="judge-", dir=self.workdir)
             os.makedirs(os.path.join(folder, "record"))
@@ -116,21 +119,12 @@ class Grader:
             bootstrap = (f"import sys; sys.path[:0] = [{library!r}, {site!r}]; "
                          "from hw1grader.judge import main; sys.exit(main())")
             subprocess.run([sandbox.judge_python(), "-I", "-S", "-c", bootstrap, os.path.join(folder, "record")],
-                           cwd=folder, check=False, capture_output=True, env={"OPENBLAS_NUM_THREADS": "1"})
+                           cwd=folder, check=False, capture_output=True,
+                           env={"OPENBLAS_NUM_THREADS": "1", inputs.ENV: str(self.hidden_seed)})
             self.judged[key] = os.path.join(folder, "record")
         return self.judged[key]
 
 
-_SITE = {}
-
-
 def bare_site():
-    """A folder of symbolic links to the judge's packages, and nothing else (made once per process)."""
-    if "path" not in _SITE:
-        folder = tempfile.mkdtemp(prefix="hw1-fast-site-")
-        atexit.register(shutil.rmtree, folder, True)
-        for name, path in sandbox.judge_packages().items():
-            os.symlink(path, os.path.join(folder, name))
-        assert set(JUDGE_PACKAGES) <= set(os.listdir(folder))
-        _SITE["path"] = folder
-    return _SITE["path"]
+    """A folder holding only the judge's packages, as the judge's walls give it (sandbox.judge_site)."""
+    return sandbox.judge_site()

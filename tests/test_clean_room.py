@@ -312,6 +312,16 @@ def test_the_grader_outlives_an_attack_on_its_resources(attack, mode, built, gra
         assert "more than the memory" in results["output"], results["output"]
 
 
+def test_problem_4_fitted_on_the_test_set_loses_its_accuracy(built, grade, tmp_path):
+    """A least-squares fit on the test images (their labels are in the student's folder), embedded in the
+    right architecture: the model is real and right in shape, its accuracy is not earned."""
+    results = grade(attacked(built, tmp_path, catalogue_attacks.P4_CLOSED_FORM))
+    got = scores(results)
+    assert {q: got[q] for q in got if got[q]} == {"q4_model": 6, "q4_curves": 5, "q4_predict_proba": 4}, got
+    (accuracy,) = [t["output"] for t in results["tests"] if t["name"] == "q4_accuracy"]
+    assert "better than the training images" in accuracy, accuracy
+
+
 def test_nothing_outlives_the_student_room(mode, built, grade, tmp_path):
     marker = f"hw1-survivor-{os.getpid()}-{mode}"
     source = f'import subprocess\nsubprocess.Popen(["sh", "-c", "exec -a {marker} sleep 600"], start_new_session=True)\n'

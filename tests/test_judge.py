@@ -79,3 +79,35 @@ def test_the_seccomp_filter_allows_threads_and_refuses_processes_programs_and_so
     results = eval(out.stdout)
     assert results.pop("thread") == "ran"
     assert set(results.values()) == {"refused"}, results
+
+
+LANDLOCK_PROBE = r'''
+import os, sys
+from hw1grader import judge, landlock
+os.makedirs(sys.argv[1], exist_ok=True)
+if not landlock.abi():
+    print("unavailable"); sys.exit()
+assert landlock.restrict(judge.readable_paths(), [sys.argv[1]])
+results = {}
+for what, path, mode in [("a file of the machine", "/etc/hostname", "r"), ("another folder", sys.argv[2], "r"),
+                         ("its own folder", os.path.join(sys.argv[1], "x"), "w"), ("the shared /tmp", "/tmp/hw1-ll-x", "w")]:
+    try:
+        open(path, mode).close()
+        results[what] = "allowed"
+    except OSError:
+        results[what] = "refused"
+import numpy  # its import path stays readable
+print(results)
+'''
+
+
+def test_landlock_leaves_the_judge_its_import_path_and_its_folder(tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("another venv's torch, a file the room left")
+    out = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {LIBRARY!r})\n" + LANDLOCK_PROBE,
+                          str(tmp_path / "mine"), str(other)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    if out.stdout.strip() == "unavailable":
+        pytest.skip("this kernel offers no Landlock")
+    assert eval(out.stdout) == {"a file of the machine": "refused", "another folder": "refused",
+                                "its own folder": "allowed", "the shared /tmp": "refused"}

@@ -56,6 +56,9 @@ def test_the_room_library_imports_from_its_own_module_list_alone(tmp_path):
     """The room's copy holds no check and needs none: every probe imports from it, in a Python that sees
     only that copy (and the packages), and no clean-room module comes along."""
     library = sandbox.room_library(str(tmp_path))
+    config = open(os.path.join(library, "hw1grader", "config.py")).read()
+    assert "HIDDEN_INPUT_SEED = None" in config and str(__import__("hw1grader.config").config.HIDDEN_INPUT_SEED) \
+        not in config, "the room's copy of config.py holds the term's secret"
     copied = {os.path.relpath(os.path.join(root, f), library) for root, _, files in os.walk(library) for f in files}
     assert not [f for f in copied if os.path.basename(f) not in ("__init__.py", "inputs.py", "probes.py")
                 and f.startswith("hw1grader/problems/")], "the room gets only inputs.py and probes.py of a problem"

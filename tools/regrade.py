@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import statistics
+import signal
 import subprocess
 import sys
 import time
@@ -23,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "autograder"))
-from hw1grader.config import NOTEBOOK_TIMEOUT  # noqa: E402
+from hw1grader.config import GRADE_TIME_LIMIT  # noqa: E402
 
-# a submission's whole grade (intake, student room, clean room) must end within this
-SUBMISSION_TIMEOUT = NOTEBOOK_TIMEOUT + 180
+# a grade keeps to its own deadline (GRADE_TIME_LIMIT); past it and this margin, it is stopped
+SUBMISSION_TIMEOUT = GRADE_TIME_LIMIT + 60
 
 
 def grade_one(entry, autograder, results_dir):
@@ -35,10 +36,14 @@ def grade_one(entry, autograder, results_dir):
     work = os.path.join(results_dir, f".{name}.work")
     os.makedirs(work, exist_ok=True)
     command = [sys.executable, "-m", "hw1grader.run", "--autograder", autograder, entry, "--out", work]
+    # its own session, so that a grade past its time is stopped with everything it started (the rooms
+    # also die with the grader: sandbox.die_with_grader)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=SUBMISSION_TIMEOUT)
-        failure = proc.stderr[-2000:]
+        failure = proc.communicate(timeout=SUBMISSION_TIMEOUT)[1][-2000:]
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
         failure = f"grading did not finish within {SUBMISSION_TIMEOUT} s"
     try:
         with open(os.path.join(work, "results.json"), encoding="utf-8") as f:

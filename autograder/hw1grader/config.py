@@ -2,8 +2,9 @@
 
 import os
 
-# Seed of the hidden inputs (hw1grader.inputs). Change it between terms so that values seen in one
-# term's autograder cannot be replayed in the next.
+# The term's secret, from which each grade's hidden inputs are drawn (inputs.seed_for: with the
+# submitted code). Change it between terms. Only the grader holds it: the copy of this file that
+# submitted code runs next to has it removed (sandbox.room_library).
 HIDDEN_INPUT_SEED = 20230929
 
 # Tolerances of value checks: a correct answer computed in float64 meets them by orders of magnitude.
@@ -17,6 +18,10 @@ FIT_ATOL = 1e-6
 ARCHITECTURE = [784, 256, 128, 64, 10]  # layer sizes
 MIN_ACCURACY = 0.85  # of the rebuilt model on the 10,000 test images; the reference reaches about 0.88
 REPORT_ATOL = 0.005  # how far the student's own test_accuracy may be from it (float32 vs float64, ties)
+# A model trained on the training set classifies its training images at least about as well as the test
+# images (the reference: 91% against 88%; after 2 epochs, within 1%). Better on the test images by more
+# than this, it has learnt from them (their labels are in the student's folder): q4_accuracy is lost.
+MAX_TEST_ADVANTAGE = 0.03
 # The student's model usually computes in float32, the rebuild in float64: outputs agree to ~1e-5;
 # a wrong activation or layer order is off by far more.
 OUTPUT_RTOL = 1e-3
@@ -47,17 +52,25 @@ FD_STEP = 1e-5
 # (problems/p5/checks.py, loop_error): this bar only confirms that training learns.
 MIN_ACCURACY_P5 = 0.60
 
-# The student room: limits on one submission's run. The whole grade must fit Gradescope's timeout
-# (10 minutes by default), so the notebook gets NOTEBOOK_TIMEOUT seconds in all, of which the
-# recording of answers after the last cell keeps RECORD_RESERVE; a cell still running when its share
-# is spent is interrupted and grading goes on with the next. The environment variables exist for the
-# tests, which check these limits without waiting minutes.
+# Time. A grade must end within Gradescope's timeout, GRADE_TIME_LIMIT (the autograder setting: keep them
+# equal). It is one deadline for the whole grade: the judge runs first (at most JUDGE_TIMEOUT), then
+# the student room, which gets what is left, at most NOTEBOOK_TIMEOUT; GRADE_RESERVE is kept for otter,
+# the clean room and the results. In the room, the recording of answers after the last cell keeps
+# RECORD_RESERVE; a cell still running when the time is spent is interrupted, and the cells after it
+# are not run. The environment variables exist for the tests, which check these limits without
+# waiting minutes.
+GRADE_TIME_LIMIT = int(os.environ.get("HW1_GRADE_TIME_LIMIT", 600))
+GRADE_RESERVE = 45
 NOTEBOOK_TIMEOUT = int(os.environ.get("HW1_NOTEBOOK_TIMEOUT", 420))
 RECORD_RESERVE = int(os.environ.get("HW1_RECORD_RESERVE", 60))
-# Beyond NOTEBOOK_TIMEOUT, the room may take this long to start and to stop before it is killed (a
-# notebook that ignores interrupts is stopped this way).
+# The room may take this long to start and to stop beyond its time before it is killed (a notebook
+# that ignores interrupts is stopped this way).
 ROOM_GRACE = int(os.environ.get("HW1_ROOM_GRACE", 30))
-PROBE_TIMEOUT = 30  # one question's probe on the hidden inputs
+# One question's probe on the hidden inputs: an honest answer takes milliseconds; one that differentiates
+# numerically (a forward pass per parameter) runs past it on the large inputs (problems/p5/inputs.py).
+# q5_training's probe, which trains the student's network, gets TRAINING_PROBE_TIMEOUT.
+PROBE_TIMEOUT = int(os.environ.get("HW1_PROBE_TIMEOUT", 10))
+TRAINING_PROBE_TIMEOUT = 90
 # Memory one process of the student room may allocate (RLIMIT_DATA): past it, allocations fail with
 # MemoryError in the student's cell, and the rest of the notebook still runs.
 MEMORY_LIMIT_MB = int(os.environ.get("HW1_MEMORY_LIMIT_MB", 2048))
@@ -77,9 +90,15 @@ def thread_env():
 # still allocate MEMORY_LIMIT_MB.
 ROOM_PROCESSES = 512
 ROOM_MEMORY_MB = int(os.environ.get("HW1_ROOM_MEMORY_MB", 2560))
-# The judge (Problem 5's functions, from the submitted code, without torch): its whole run, and the
-# memory of its one process (the hidden training run needs ~300 MB).
-JUDGE_TIMEOUT = int(os.environ.get("HW1_JUDGE_TIMEOUT", 150))
+# Files: one file of the room may hold ROOM_FILE_MB (RLIMIT_FSIZE: FashionMNIST's largest is 47 MB), its
+# /tmp (bwrap: a tmpfs, which is memory) ROOM_TMP_MB, and it is stopped when its disk has less than
+# ROOM_DISK_RESERVE_MB left, so that the results can still be written.
+ROOM_FILE_MB = 1024
+ROOM_TMP_MB = 512
+ROOM_DISK_RESERVE_MB = 512
+# The judge (Problem 5's functions, from the submitted code, without torch): its whole run (the hidden
+# training takes a few seconds), and the memory of its one process (it needs about 300 MB).
+JUDGE_TIMEOUT = int(os.environ.get("HW1_JUDGE_TIMEOUT", 120))
 JUDGE_MEMORY_MB = 1024
 
 # Whether students see the clean room's verdicts (one sentence per question: what is wrong, never the

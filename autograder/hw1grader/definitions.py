@@ -14,7 +14,10 @@ import re
 from dataclasses import dataclass, field
 
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}  # cell magics that run their body
-MAX_CELL_CHARS = 100_000  # a longer cell is not read (parsing costs ~500 bytes of memory per character)
+# Parsing costs ~500 bytes of memory per character: a longer cell is not read, nor the cells past the
+# total (an honest notebook has under 100,000 characters of code in all)
+MAX_CELL_CHARS = 100_000
+MAX_CODE_CHARS = 1_000_000
 ASSIGNED_ESCAPE = re.compile(r"^\s*[\w.\[\]'\", ()*]+\s*=\s*[%!]")  # x = !ls, y = %time f()
 
 
@@ -93,8 +96,11 @@ def used_names(node):
 def statements(cells):
     """Every top-level statement of the code cells, in notebook order; an import of several modules is
     split into one statement per name (so that `import numpy as np, torch` does not make np need torch)."""
-    found = []
+    found, total = [], 0
     for index, source in enumerate(cells):
+        total += len(source)
+        if total > MAX_CODE_CHARS:
+            break
         tree = parse(source)
         for node in (tree.body if tree is not None else []):
             if isinstance(node, (ast.Import, ast.ImportFrom)) and len(node.names) > 1:
@@ -108,24 +114,29 @@ def statements(cells):
 
 
 def needed(cells, names):
-    """(statements, paths): the statements that define `names` and what they use, in notebook order,
-    and for each name reached the chain of names that led to it from one of `names`."""
+    """(statements, parent): the statements that define `names` and what they use, in notebook order,
+    and for each name reached from another, that name (``chain`` follows them back to one of `names`)."""
     every = statements(cells)
     last = {}
     for position, statement in enumerate(every):
         for name in statement.binds:
             last[name] = position
-    chosen, paths, todo = set(), {n: [n] for n in names}, list(names)
+    chosen, parent, todo = set(), {n: None for n in names}, list(names)
     while todo:
         name = todo.pop(0)
-        if name not in last:
+        if name not in last or last[name] in chosen:
             continue
-        position = last[name]
-        if position in chosen:
-            continue
-        chosen.add(position)
-        for used in sorted(every[position].uses):
-            if used in last and used not in paths:
-                paths[used] = paths[name] + [used]
+        chosen.add(last[name])
+        for used in sorted(every[last[name]].uses):
+            if used in last and used not in parent:
+                parent[used] = name
                 todo.append(used)
-    return [every[p] for p in sorted(chosen)], {n: p for n, p in paths.items() if n in last}
+    return [every[p] for p in sorted(chosen)], {n: p for n, p in parent.items() if n in last}
+
+
+def chain(parent, name):
+    """[one of the names asked for, ..., name]: how `name` was reached."""
+    path = [name]
+    while parent.get(path[-1]) is not None:
+        path.append(parent[path[-1]])
+    return path[::-1]

@@ -8,8 +8,10 @@ as submitted, keeps the statements that define the graded functions and what the
 (``definitions.needed``: the last definition of each name, as a top-to-bottom run leaves it), runs
 them in a fresh namespace, and records what the problem's probes find, as the student room does for
 the other problems. Its walls (``sandbox.judge_command``) give it a Python with the standard library
-and only the judge's own packages (NumPy, SciPy, tqdm: ``JUDGE_PACKAGES``), no network, and no way to
-start a process or a program (``seccomp``, installed here before any submitted code runs).
+and only the judge's own packages (NumPy, SciPy, tqdm: ``JUDGE_PACKAGES``); before any submitted code
+runs, it confines itself further: Landlock (``landlock``) leaves it nothing to read but those and
+nothing to write but its folder, and a seccomp filter (``seccomp``) no network and no way to start a
+process or a program. It runs before the student room, so nothing the room leaves can reach it.
 
     python -I -S -c BOOTSTRAP RECORD_DIR     (in a folder holding cells.json and the problem's data)
 """
@@ -17,10 +19,12 @@ start a process or a program (``seccomp``, installed here before any submitted c
 import ast
 import builtins
 import json
+import os
 import resource
 import sys
+import sysconfig
 
-from . import definitions, probing, problems, seccomp
+from . import definitions, landlock, probing, problems, seccomp
 from .config import JUDGE_MEMORY_MB
 
 CELLS_FILE = "cells.json"
@@ -67,15 +71,25 @@ def main(argv=None):
     record_dir = argv[0]
     limit = JUDGE_MEMORY_MB << 20
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    confined = seccomp.install()
     with open(CELLS_FILE, encoding="utf-8") as f:
         cells = [c for c in json.load(f) if isinstance(c, str)]
-    for names, probes in judged_probes():
+    probes_of = judged_probes()  # imported now, NumPy with them, while every file can still be read
+    confined = landlock.restrict(readable=readable_paths(), writable=[os.getcwd(), "/dev/null"])
+    confined = seccomp.install() and confined
+    for names, probes in probes_of:
         ns, errors = namespace(cells, names)
         notes = [f"`{line}` raised {error}" for line, error in errors]
-        if not confined:
-            notes.append("(the judge ran without its seccomp filter on this machine)")
         probing.run_probes(ns, record_dir, probes, notes=notes)
+    if not confined:
+        print("hw1grader judge: Landlock or seccomp is not available on this machine", file=sys.stderr)
+
+
+def readable_paths():
+    """What the judge may read once confined: its import path (the room's library, its packages, the
+    standard library) and the machine's shared libraries (a package may load one when first imported)."""
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    system = [f"/usr/lib/{multiarch}", f"/lib/{multiarch}", "/lib64", "/usr/lib64", "/etc/ld.so.cache"]
+    return [p for p in sys.path if p] + [p for p in system if multiarch or not p.endswith("/")]
 
 
 if __name__ == "__main__":

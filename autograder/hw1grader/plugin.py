@@ -23,7 +23,8 @@ import nbformat
 from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
-from . import checking, feedback, fmnist, intake, otter_hooks, probing, rooms, sandbox
+from . import checking, feedback, fmnist, inputs, intake, otter_hooks, probing, rooms, sandbox
+from .config import HIDDEN_INPUT_SEED
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="hw1grader: %(message)s")
 log = logging.getLogger("hw1grader")
@@ -32,6 +33,7 @@ log = logging.getLogger("hw1grader")
 class CleanRoom(AbstractOtterPlugin):
 
     def before_grading(self, config):
+        self.deadline = rooms.Deadline()  # the grade's one deadline, from now
         self.seed = config.seed
         # the written answers' points, from the master (tools/build.py puts them in otter_config.json)
         self.hand_graded = (self.plugin_config or {}).get("hand_graded_points", 0)
@@ -49,15 +51,24 @@ class CleanRoom(AbstractOtterPlugin):
         code_cells = [c.source for c in submission.cells if c.cell_type == "code"]
         self.context = checking.Context(self.support, code_cells)
         self.cell_problems = problems_of_cells(submission.cells)
+        # this grade's hidden inputs: from the term's secret and this code, the same at every regrade
+        hidden_seed = inputs.seed_for(code_cells, HIDDEN_INPUT_SEED)
+        inputs.use_seed(hidden_seed)
         self.room = tempfile.mkdtemp(prefix="hw1-room-")
-        # the room works on a copy of the submission's folder: otter reads tests/ from the original later
-        workdir = os.path.join(self.room, "work")
-        left_out = intake.copy_upload(os.path.dirname(self.submission_path), workdir)
-        fmnist.seed_for_notebook(workdir)  # where the homework's loading code looks, offline
-        self.summary = rooms.run_student_room(os.path.join(workdir, os.path.basename(self.submission_path)),
-                                              self.room, self.seed, self.grader_dirs)
-        self.summary["notes"] += [note for note in [intake.describe_left_out(left_out)] if note]
-        self.summary["notes"] += rooms.run_judge(code_cells, self.room)
+        try:
+            # the judge first: nothing the student room leaves behind can reach it
+            notes = rooms.run_judge(code_cells, self.room, hidden_seed, self.deadline, self.grader_dirs)
+            # the room works on a copy of the submission's folder: otter reads tests/ from the original later
+            workdir = os.path.join(self.room, "work")
+            left_out = intake.copy_upload(os.path.dirname(self.submission_path), workdir)
+            fmnist.seed_for_notebook(workdir)  # where the homework's loading code looks, offline
+            self.summary = rooms.run_student_room(os.path.join(workdir, os.path.basename(self.submission_path)),
+                                                  self.room, self.seed, hidden_seed, self.deadline, self.grader_dirs)
+            self.summary["notes"] += [note for note in [intake.describe_left_out(left_out)] if note] + notes
+        except BaseException:
+            sandbox.restore()
+            intake.remove_path(self.room)
+            raise
         return nbformat.v4.new_notebook()
 
     def record_dir(self, question):
@@ -65,6 +76,13 @@ class CleanRoom(AbstractOtterPlugin):
         return os.path.join(self.room, *(("judge", "record") if where == "judge" else ("record",)))
 
     def after_grading(self, results):
+        try:
+            self.decide_all(results)
+        finally:  # whatever happens, the room and what it left go
+            sandbox.restore()
+            intake.remove_path(self.room)
+
+    def decide_all(self, results):
         public = parse_public(rooms.read_small(os.path.join(self.room, "record", "public.json")))
         reads = parse_reads(rooms.read_small(os.path.join(self.room, "record", probing.READS_FILE)))
         registry, probes = checking.checks(), probing.probes()
@@ -90,7 +108,6 @@ class CleanRoom(AbstractOtterPlugin):
         page = feedback.results(questions, notes, failed, walls, self.hand_graded, ran=self.summary["ran"])
         results.to_gradescope_dict = lambda ag_config: page  # otter writes results.json from it
         log.info("results page:\n%s", feedback.page(page))
-        intake.remove_path(self.room)
 
 
 def problem_of(probe):

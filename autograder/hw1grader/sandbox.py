@@ -34,6 +34,7 @@ import glob
 import importlib.util
 import os
 import pwd
+import re
 import resource
 import shutil
 import signal
@@ -45,7 +46,7 @@ import time
 import zlib
 
 from . import problems
-from .config import ROOM_MEMORY_MB, ROOM_PROCESSES
+from .config import ROOM_DISK_RESERVE_MB, ROOM_FILE_MB, ROOM_MEMORY_MB, ROOM_PROCESSES, ROOM_TMP_MB
 
 MODES = ("bwrap", "uid", "process")
 
@@ -57,7 +58,7 @@ WALLS = {"bwrap": "in a sandbox of its own",
 # The framework's modules that submitted code runs next to (the student room's and the judge's); with
 # each problem's problems.ROOM_FILES they make the room's library. Nothing here computes an expected answer.
 ROOM_MODULES = ("__init__.py", "config.py", "inputs.py", "probing.py", "definitions.py", "student_room.py",
-                "judge.py", "seccomp.py")
+                "judge.py", "seccomp.py", "landlock.py")
 
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -129,13 +130,22 @@ def room_files():
     return files + [f"problems/{name}/{f}" for name in problems.PROBLEMS for f in problems.ROOM_FILES]
 
 
+SECRET = re.compile(r"^HIDDEN_INPUT_SEED = .*$", re.M)
+
+
 def room_library(parent):
-    """A copy of the room's modules under parent/hw1grader; returns parent, for PYTHONPATH."""
+    """A copy of the room's modules under parent/hw1grader, the term's secret taken out of config.py;
+    returns parent, for PYTHONPATH."""
     here = os.path.dirname(os.path.abspath(__file__))
     for relative in room_files():
         target = os.path.join(parent, "hw1grader", relative)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copy(os.path.join(here, relative), target)
+        with open(os.path.join(here, relative), encoding="utf-8") as f:
+            text = f.read()
+        if relative == "config.py":
+            text = SECRET.sub("HIDDEN_INPUT_SEED = None  # the grader's alone", text)
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(text)
     return parent
 
 
@@ -150,7 +160,8 @@ def walls(readable, writable, system_dirs=SYSTEM_DIRS, hidden=(), python=True):
                    "--cap-add", "CAP_SETUID,CAP_SETGID"] if as_root()
                   else ["--unshare-all", "--uid", str(ROOM_UID), "--gid", str(ROOM_UID)])
     args = ["--die-with-parent", "--new-session", *namespaces, "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp"]
+            "--size", str(ROOM_TMP_MB << 20), "--tmpfs", "/tmp",  # a tmpfs is memory: bounded
+            "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp"]
     for d in system_dirs:
         if os.path.isdir(d):
             args += ["--ro-bind", d, d]
@@ -320,13 +331,26 @@ def as_user(uid, groups=()):
 
 
 def limits():
-    """Run in the child before it executes submitted code: at most ROOM_PROCESSES processes of its user,
-    and first in line for the out-of-memory killer (a value only a privileged process could lower)."""
+    """Run in the child before it executes submitted code, as its own user: at most ROOM_PROCESSES
+    processes of that user and files of at most ROOM_FILE_MB, first in line for the out-of-memory killer
+    (a value only a privileged process could lower), and killed if the grader dies."""
     resource.setrlimit(resource.RLIMIT_NPROC, (ROOM_PROCESSES, ROOM_PROCESSES))  # counted per user: ours alone
+    resource.setrlimit(resource.RLIMIT_FSIZE, (ROOM_FILE_MB << 20, ROOM_FILE_MB << 20))
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
     except OSError:
+        pass
+    die_with_grader()
+
+
+def die_with_grader():
+    """The child gets SIGKILL when the grader dies (a regrade that kills a grade past its time)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
         pass
 
 
@@ -346,6 +370,38 @@ def without_privileges(command):
     return [setpriv, "--no-new-privs", "--", *command] if setpriv else command
 
 
+CHANGED = {}  # {path: (mode, uid, gid)} as they were before a grade changed them (restore)
+
+
+def change(path, mode, uid=None, gid=None):
+    """chmod (and chown) a folder, noting how it was for restore()."""
+    info = os.stat(path)
+    CHANGED.setdefault(path, (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid))
+    if uid is not None:
+        os.chown(path, uid, gid)
+    os.chmod(path, mode)
+
+
+def restore():
+    """Put the grader's folders back as they were before the grade (a checkout graded in mode uid). The
+    package folders stay closed to other users while any grade runs (a judge could reach torch)."""
+    for path, (mode, uid, gid) in list(CHANGED.items()):
+        if path in set(site_dirs()) and others_grading():
+            continue
+        try:
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
+        except OSError:
+            pass
+        del CHANGED[path]
+
+
+def others_grading():
+    """Whether another grade's rooms are running on this machine (processes of the room uids)."""
+    return any(proc_status(name) and int(proc_status(name)["Uid"].split()[1]) in ROOM_UIDS
+               for name in os.listdir("/proc") if name.isdigit())
+
+
 def close(folders):
     """Make the grader's folders root's alone (0700). A folder holding the Python installation is left
     open: the room could not start without it (and a package installed there is no secret anyway)."""
@@ -353,15 +409,14 @@ def close(folders):
     for folder in folders:
         real = os.path.realpath(folder)
         if os.path.isdir(real) and not any(inside(p, real) or inside(real, p) for p in python):
-            os.chmod(real, 0o700)
+            change(real, 0o700)
 
 
 def close_packages_to_judge():
     """Mode uid: this Python's package folders readable by root and ROOM_GROUP only (0750), so that the
     judge's user, who is not in that group, finds no third-party package but its own (judge_site)."""
     for folder in site_dirs():
-        os.chown(folder, 0, ROOM_GROUP)
-        os.chmod(folder, 0o750)
+        change(folder, 0o750, 0, ROOM_GROUP)
 
 
 def inside(path, folder):
@@ -395,6 +450,27 @@ def take_back(folder):
             info = entry.stat(follow_symlinks=False)
             if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
                 os.unlink(entry.path)
+
+
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")  # where any user may leave files
+
+
+def remove_leftovers(uid):
+    """Once a user's processes are gone: whatever it made in the machine's shared folders (a file for a
+    later grade to read, memory held in /dev/shm) is removed."""
+    from .intake import remove_path
+
+    for shared in SHARED_TMP:
+        try:
+            entries = list(os.scandir(shared))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid == uid:
+                    remove_path(entry.path)
+            except OSError:
+                pass
 
 
 def walk(top):
@@ -496,32 +572,54 @@ def descendants(pid):
     return found
 
 
-def memory_of(pids):
+def memory_of(pids, uid=None):
     """The memory (MB) these processes hold together: each one's proportional share of its pages (PSS), so
     that the pages forked processes share (a DataLoader's workers, a fork of the kernel) count once; the
-    resident size where the kernel gives no PSS."""
-    total = 0
+    resident size where the kernel gives no PSS. Memory no process maps is counted too: the memfds they
+    hold open, and (with uid) the files of that user in the shared tmpfs (/dev/shm)."""
+    total, memfds = 0, {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-            continue
         except (OSError, StopIteration, ValueError):
+            status = proc_status(pid)
+            if status and "VmRSS" in status:
+                total += int(status["VmRSS"].split()[0])
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                path = f"/proc/{pid}/fd/{fd}"
+                if os.readlink(path).startswith("/memfd:"):
+                    info = os.stat(path)
+                    memfds[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+        except OSError:
             pass
-        status = proc_status(pid)
-        if status and "VmRSS" in status:
-            total += int(status["VmRSS"].split()[0])
-    return total / 1024
+    shm = 0
+    if uid is not None:
+        for path, info in walk("/dev/shm"):
+            if info.st_uid == uid and stat.S_ISREG(info.st_mode):
+                shm += info.st_blocks * 512
+    return total / 1024 + (sum(memfds.values()) + shm) / 2**20
+
+
+def disk_free_mb(folder):
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return float("inf")
+    return info.f_bavail * info.f_frsize / 2**20
 
 
 class Watch(threading.Thread):
-    """Watches a room's memory, all its processes together (the per-process cap of config cannot stop
-    many processes that each stay under it): past ROOM_MEMORY_MB, the room is ended, and `exceeded` says so."""
+    """Watches what a room holds with all its processes together (the per-process caps cannot stop many
+    processes that each stay under them): past `limit_mb` of memory, or when the disk of its folder has
+    less than ROOM_DISK_RESERVE_MB left (the results must still be written), the room is ended, and
+    `exceeded` says why."""
 
-    def __init__(self, proc, uid, limit_mb=ROOM_MEMORY_MB, every=0.25):
+    def __init__(self, proc, uid, folder, limit_mb=ROOM_MEMORY_MB, every=0.25):
         super().__init__(daemon=True)
-        self.proc, self.uid, self.limit_mb, self.every = proc, uid, limit_mb, every
-        self.exceeded, self.peak_mb, self._done = False, 0.0, threading.Event()
+        self.proc, self.uid, self.folder, self.limit_mb, self.every = proc, uid, folder, limit_mb, every
+        self.exceeded, self.peak_mb, self._done = "", 0.0, threading.Event()
 
     def pids(self):
         pids = {self.proc.pid, *descendants(self.proc.pid)}
@@ -529,17 +627,22 @@ class Watch(threading.Thread):
 
     def run(self):
         while not self._done.wait(self.every):
-            used = memory_of(self.pids())
+            used = memory_of(self.pids(), self.uid)
             self.peak_mb = max(self.peak_mb, used)
             if used > self.limit_mb:
-                self.exceeded = True
-                for pid in self.pids():
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                if self.uid is not None:
-                    signal_user(self.uid, signal.SIGKILL)
+                self.end(f"used more than the memory it may use ({self.limit_mb} MB)")
+            elif disk_free_mb(self.folder) < ROOM_DISK_RESERVE_MB:
+                self.end("filled the disk")
+
+    def end(self, why):
+        self.exceeded = why
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if self.uid is not None:
+            signal_user(self.uid, signal.SIGKILL)
 
     def stop(self):
         self._done.set()

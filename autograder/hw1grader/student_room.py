@@ -22,8 +22,10 @@ import sys
 import time
 
 import nbformat
+
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import ensure_async, run_sync
 
 from . import definitions
 from .config import MEMORY_LIMIT_MB, NOTEBOOK_TIMEOUT, RECORD_RESERVE
@@ -70,6 +72,29 @@ def first_line(source, limit=70):
     return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
+NOT_RUN = "NotRun"  # the error name of a cell left out because the notebook's time was spent
+
+
+class RoomClient(NotebookClient):
+    """nbclient's client, but a cell that would start after the deadline is not run (the record cell,
+    last, always is): a notebook of many slow cells cannot take more than its time."""
+
+    deadline = float("inf")
+
+    async def async_execute(self, reset_kc=False, **kwargs):
+        self.reset_execution_trackers()
+        async with self.async_setup_kernel(**kwargs):
+            await self.async_wait_for_reply(await ensure_async(self.kc.kernel_info()))
+            for index, cell in enumerate(self.nb.cells):
+                if index < len(self.nb.cells) - 1 and time.monotonic() > self.deadline:
+                    cell.outputs = [nbformat.v4.new_output("error", ename=NOT_RUN, evalue="", traceback=[])]
+                    continue
+                await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1)
+        return self.nb
+
+    execute = run_sync(async_execute)
+
+
 def execute(sources, record_dir, deadline):
     """Run the setup cell, the sources and the record cell. Returns the executed notebook and, when a
     cell killed the kernel, that cell's index in it (0 setup, 1.. sources, then the record cell)."""
@@ -82,10 +107,11 @@ def execute(sources, record_dir, deadline):
             return RECORD_RESERVE
         return max(1, int(deadline - time.monotonic()))
 
-    client = NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout_func=timeout,
-                            interrupt_on_timeout=True, error_on_timeout=TIMED_OUT,
-                            on_cell_execute=lambda cell, cell_index: running.__setitem__(0, cell_index),
-                            resources={"metadata": {"path": os.getcwd()}})
+    client = RoomClient(nb, kernel_name="python3", allow_errors=True, timeout_func=timeout,
+                        interrupt_on_timeout=True, error_on_timeout=TIMED_OUT,
+                        on_cell_execute=lambda cell, cell_index: running.__setitem__(0, cell_index),
+                        resources={"metadata": {"path": os.getcwd()}})
+    client.deadline = deadline
     try:
         client.execute()
     except DeadKernelError:
@@ -94,18 +120,20 @@ def execute(sources, record_dir, deadline):
 
 
 def error_of(cell):
-    """'Name: message' of the error a cell stopped with, or None."""
+    """'Name: message' of the error a cell stopped with (NOT_RUN for a cell left out), or None."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
+            if output["ename"] == NOT_RUN:
+                return NOT_RUN
             if output["ename"] in ("KeyboardInterrupt", "TimeoutError"):
                 return "it ran past the time limit and was interrupted"
             return f"{output['ename']}: {output['evalue']}"[:300]
     return None
 
 
-def run(path, record_dir, seed):
-    """Execute the notebook (again without any cell that kills the kernel); the Summary of the run."""
-    deadline = time.monotonic() + NOTEBOOK_TIMEOUT - RECORD_RESERVE
+def run(path, record_dir, seed, seconds=NOTEBOOK_TIMEOUT):
+    """Execute the notebook (again without any cell that kills the kernel) in `seconds`; the summary."""
+    deadline = time.monotonic() + seconds - RECORD_RESERVE
     try:
         originals = student_cells(path, None)
     except Exception as e:
@@ -127,9 +155,14 @@ def run(path, record_dir, seed):
         notes.append(f"The cell `{first_line(originals[killer - 1])}` killed Python (out of memory, or it called exit), "
                      "so the notebook was run again without it.")
         sources[killer - 1] = "raise RuntimeError('this cell was left out: it killed the Python process')"
-    failed = []
+    failed, not_run = [], [i for i, cell in enumerate(nb.cells[1:-1]) if error_of(cell) == NOT_RUN]
+    if not_run:
+        notes.append(f"The notebook's time was spent: its last {len(not_run)} code cell(s), from "
+                     f"`{first_line(originals[not_run[0]])}`, were not run.")
     for index, cell in enumerate(nb.cells[1:-1]):
         error = error_of(cell)
+        if error == NOT_RUN:
+            continue
         if error is not None:
             binds = sorted(set().union(*(s.binds for s in definitions.statements([originals[index]])))) \
                 if index not in left_out else []
@@ -189,10 +222,12 @@ def main(argv=None):
     parser.add_argument("notebook")
     parser.add_argument("record_dir")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--seconds", type=int, default=NOTEBOOK_TIMEOUT, help="the notebook's time, recording included")
     args = parser.parse_args(argv)
     limit = MEMORY_LIMIT_MB << 20
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))  # inherited by the kernel
-    write_text(os.path.join(args.record_dir, SUMMARY_FILE), json.dumps(run(args.notebook, args.record_dir, args.seed)))
+    summary = run(args.notebook, args.record_dir, args.seed, args.seconds)
+    write_text(os.path.join(args.record_dir, SUMMARY_FILE), json.dumps(summary))
 
 
 if __name__ == "__main__":

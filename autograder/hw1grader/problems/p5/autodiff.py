@@ -10,7 +10,7 @@ their gradient attributes) and what is not (sys, getattr, print(file=...), NumPy
 
 import ast
 
-from ...definitions import needed
+from ...definitions import chain, needed
 
 # libraries that differentiate automatically (torchvision imports torch)
 LIBRARIES = {"torch", "torchvision", "functorch", "jax", "jaxlib", "autograd", "tensorflow", "keras", "mxnet",
@@ -38,12 +38,12 @@ def found_in(node):
 def uses(code_cells, roots):
     """A sentence on how a function of `roots`, or a notebook-level name it uses, reaches automatic
     differentiation; None if none does (as far as the code can be read)."""
-    chosen, paths = needed(code_cells, roots)
+    chosen, parent = needed(code_cells, roots)
     for statement in chosen:
         found = found_in(statement.node)
         if found:
-            name = next((n for n in sorted(statement.binds) if n in paths), sorted(statement.binds)[0])
-            chain = paths.get(name, [name])
-            via = "".join(f" uses `{n}`, which" for n in chain[1:])
-            return f"`{chain[0]}`{via} {found}"
+            name = next((n for n in sorted(statement.binds) if n in parent), sorted(statement.binds)[0])
+            path = chain(parent, name)
+            via = "".join(f" uses `{n}`, which" for n in path[1:])
+            return f"`{path[0]}`{via} {found}"
     return None

@@ -14,6 +14,14 @@ SIZES = (784, 32, 32, 10)
 # replaces them by logging stand-ins; a logged call names its function by its index here).
 LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid_forward", "sigmoid_backward", "softmax_cross_entropy")
 
+# A backward pass costs about what its forward pass costs; differentiating numerically instead (finite
+# differences, the complex step), one forward pass per parameter, does not: on these inputs it runs past
+# the probe's time (config.PROBE_TIMEOUT), where a backward pass written by hand takes milliseconds.
+LARGE_AFFINE = (64, 784, 128)  # N, D, M: dw holds 100,352 entries
+LARGE_SIGMOID = (256, 512)
+LARGE_SCORES = (2048, 64)  # N, C
+LARGE_BATCH = 512  # images in the network's last hidden batch (25,450 parameters)
+
 # q5_training's hidden run: the student's `sgd_train` with their `network_loss_and_grads`, from
 # `training_init()` on `training_subset()` (the notebook trains the same way on a larger subset). A
 # third of the notebook's run, since grading pays for it on top of the notebook; what the reference
@@ -44,21 +52,23 @@ def affine_cases():
     (so a transposed dw has the wrong shape) and N != D."""
     r = rng("q5_affine_backward")
     return [(r.normal(size=(n, d)), r.normal(size=(d, m)), r.normal(size=m), r.normal(size=(n, m)))
-            for n, d, m in ((1, 4, 3), (5, 7, 4), (8, 3, 9))]
+            for n, d, m in ((1, 4, 3), (5, 7, 4), (8, 3, 9), LARGE_AFFINE)]
 
 
 def sigmoid_cases():
     """(x, dout) of equal shapes; |x| <= 5, where sigma'(x) is far from 0 and every correct formula
     agrees to rounding."""
     r = rng("q5_sigmoid_backward")
-    return [(r.uniform(-5, 5, size=shape), r.normal(size=shape)) for shape in ((1, 5), (6, 3), (10, 10))]
+    return [(r.uniform(-5, 5, size=shape), r.normal(size=shape)) for shape in ((1, 5), (6, 3), (10, 10), LARGE_SIGMOID)]
 
 
 def softmax_cases():
     """(scores, y): scores (N, C), labels y (N,) in 0..C-1; N = 1 among them. Scores of scale 1 keep every
     probability above ~1e-3, so that finite differences of the loss stay accurate to ~1e-7 in every entry."""
     r = rng("q5_softmax_ce")
-    return [(r.normal(size=(n, c)), r.integers(c, size=n)) for n, c in ((1, 3), (5, 4), (16, 10))]
+    cases = [(r.normal(size=(n, c)), r.integers(c, size=n)) for n, c in ((1, 3), (5, 4), (16, 10), LARGE_SCORES)]
+    scores, y = r.normal(size=(4, 6)), r.integers(6, size=4)  # the prompt's warning: scores far from 0
+    return cases + [(scores + np.array([[1000.0], [-1000.0], [800.0], [-800.0]]), y)]
 
 
 def network_cases():
@@ -66,7 +76,7 @@ def network_cases():
     biases not zero, pixels in [0, 1]; N = 1 and N = 6."""
     r = rng("q5_network_backward")
     return [(init_params(r, scale=2.0, bias=0.5), r.uniform(size=(n, SIZES[0])), r.integers(SIZES[-1], size=n))
-            for n in (1, 6)]
+            for n in (1, 6, LARGE_BATCH)]
 
 
 def training_init():

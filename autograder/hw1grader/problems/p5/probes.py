@@ -15,6 +15,7 @@ the clean room can judge one question independently of the others:
 
 import numpy as np
 
+from ...config import TRAINING_PROBE_TIMEOUT
 from ...inputs import rng
 from ...probing import ProbeError, as_array, function, probe, text_array
 from . import inputs as inputs_p5
@@ -250,7 +251,7 @@ def loop_run(train):
     return record
 
 
-@probe("q5_training")
+@probe("q5_training", seconds=TRAINING_PROBE_TIMEOUT)
 def q5_training(ns):
     train = function(ns, "sgd_train")
     record = loop_run(train)
