@@ -7,10 +7,13 @@ ZIP := autograder/hw1-autograder.zip
 # LaTeX (xelatex, pandoc) for the solutions PDF and grader.export(), poppler-utils to read PDFs in tests
 SYSTEM_PACKAGES := dataset-fashion-mnist bubblewrap iproute2 pandoc texlive-xetex texlive-latex-extra \
 	texlive-fonts-recommended texlive-plain-generic lmodern poppler-utils
+# Debian packages that build the Gradescope image here (make gradescope-image), not needed otherwise
+IMAGE_PACKAGES := mmdebstrap patchelf
+IMAGE ?= build/gradescope-image
 SUBMISSION ?=
 OUT ?= graded
 
-.PHONY: release test check grade regrade bench deps system
+.PHONY: release test check grade regrade bench deps system image-tools gradescope-image test-gradescope gradescope-grade
 
 release: deps
 	$(PY) tools/build.py
@@ -38,6 +41,20 @@ regrade: deps $(ZIP)
 bench: deps $(ZIP)
 	$(PY) tools/bench.py
 
+# make gradescope-image [IMAGE=folder]: the zip's setup.sh, run as Gradescope runs it, in a fresh Debian root
+# (downloads Debian's and PyPI's packages, as Gradescope's image build does)
+gradescope-image: deps image-tools $(ZIP)
+	$(PY) tools/gradescope_image.py --zip $(ZIP) --out $(IMAGE)
+
+# make test-gradescope: build that image, then grade in it as Gradescope does (tests/test_gradescope_run.py)
+test-gradescope: gradescope-image
+	HW1_GRADESCOPE_IMAGE=$(abspath $(IMAGE)) $(PY) -m pytest -n 2 --dist loadgroup tests/test_gradescope_run.py
+
+# make gradescope-grade SUBMISSION=path [IMAGE=folder]: grade one upload in that image, as Gradescope would
+gradescope-grade: deps $(ZIP)
+	@test -n "$(SUBMISSION)" || { echo "usage: make gradescope-grade SUBMISSION=path/to/submission.ipynb"; exit 2; }
+	$(PY) tools/gradescope_run.py $(ZIP) "$(SUBMISSION)" --results $(OUT) $(if $(wildcard $(IMAGE)/.hw1-image.json),--image $(IMAGE))
+
 $(ZIP): assignment/hw1.ipynb autograder/run_otter.py autograder/run_autograder autograder/setup.sh autograder/requirements.txt $(shell find autograder/hw1grader -name '*.py') | deps
 	$(PY) tools/build.py --zip-only
 
@@ -52,3 +69,6 @@ $(VENV)/.installed: requirements.txt
 
 system:
 	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES); }
+
+image-tools:
+	@dpkg -s $(IMAGE_PACKAGES) >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends $(IMAGE_PACKAGES); }

@@ -17,7 +17,7 @@ made on the *light* base: the reference with Problem 4 trained for zero epochs, 
 
 from dataclasses import dataclass, field
 
-from catalogue_attacks import ATTACKS, COMPLEX_STEP, FORGED, NON_FINITE, PRECOMPUTED, TYPED_CURVES, WALLS_ONLY
+from catalogue_attacks import ATTACKS, FORGED, NON_FINITE, PRECOMPUTED, TYPED_CURVES, WALLS_ONLY
 from catalogue_p4 import FOUR_EPOCHS, MORE_WRONG as MORE_WRONG_P4, RIGHT as RIGHT_P4, SOFTMAX_TWICE, WRONG as WRONG_P4
 from catalogue_p5 import E2E as E2E_P5, MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
 
@@ -28,8 +28,7 @@ class Entry:
     loses: frozenset = frozenset()
     light: bool = True  # made on the light base (and so also loses LIGHT_LOSES)
     says: dict = field(default_factory=dict)  # {question: what its message must say}
-    e2e: bool = True  # graded end to end by test_grading.py
-    fast: bool = True  # graded by the fast layer too (light entries only; not those that wait out a time limit)
+    e2e: bool = True  # graded end to end by test_grading.py (the fast layer grades every light entry)
 
 
 LIGHT = {"n_epochs": "n_epochs = 0\ntrain_losses, test_losses = [], []\n"}
@@ -137,8 +136,6 @@ def entries():
     catalogue["non_finite"] = together([(q, o) for q, _, o in NON_FINITE])
     catalogue["precomputed_answers"] = Entry(PRECOMPUTED, frozenset({"q1_grad"}), e2e=False)
     catalogue["forged_transcripts"] = Entry(FORGED, frozenset({"q5_network_backward", "q5_training"}))
-    catalogue["complex_step"] = Entry(COMPLEX_STEP, frozenset({"q5_affine_backward"}), fast=False,
-                                      says={"q5_affine_backward": "took longer than"})
     catalogue["typed_curves"] = Entry(TYPED_CURVES, says={"q4_curves": "not the loss of the trained `model`"})
     for i, entry in enumerate(in_sets([(q, o) for q, _, o in MORE_WRONG_P4], light=False), 1):  # trains 4 epochs
         catalogue[f"more_wrong_p4_{i}"] = entry

@@ -214,8 +214,17 @@ sgd_train = (_rig(), _stub_sgd)[1]
 '''}
 
 # the gradients by complex-step differentiation: one forward pass per input entry, no derivative
-# written; on the large hidden inputs it runs past the probes' time
-COMPLEX_STEP = {"affine_backward": '''
+# written; on the large hidden inputs it runs past the probes' time (test_clean_room.py: a notebook
+# with only Problem 5, whose own training cell would spend the notebook's whole time on it)
+COMPLEX_STEP = '''import numpy as np
+
+def affine_forward(x, w, b):
+    return x @ w + b, (x, w, b)
+
+def sigmoid_forward(x):
+    out = 1 / (1 + np.exp(-x))
+    return out, out
+
 def _vjp(f, args, dout, h=1e-30):
     """d sum(f(*args) * dout) / d args[i] for every i, by complex steps: no derivative written anywhere."""
     grads = []
@@ -240,7 +249,20 @@ def softmax_cross_entropy(scores, y):
         e = np.exp(s - np.max(s.real, axis=1, keepdims=True))
         return -np.mean(np.log(e[np.arange(len(y)), y] / e.sum(axis=1)))
     return float(np.real(loss(scores))), _vjp(loss, [scores], 1.0)[0]
-'''}
+
+def network_loss_and_grads(params, X, y):
+    z1, c1 = affine_forward(X, params["W1"], params["b1"])
+    h1, s1 = sigmoid_forward(z1)
+    z2, c2 = affine_forward(h1, params["W2"], params["b2"])
+    h2, s2 = sigmoid_forward(z2)
+    scores, c3 = affine_forward(h2, params["W3"], params["b3"])
+    loss, d = softmax_cross_entropy(scores, y)
+    grads = {}
+    d, grads["W3"], grads["b3"] = affine_backward(d, c3)
+    d, grads["W2"], grads["b2"] = affine_backward(sigmoid_backward(d, s2), c2)
+    d, grads["W1"], grads["b1"] = affine_backward(sigmoid_backward(d, s1), c1)
+    return loss, grads
+'''
 
 # Problem 4 without training: a least-squares fit on the test set (its labels are in the student's
 # folder) embedded in the right architecture, and curves typed in around its honest test loss

@@ -21,7 +21,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from hw1grader import checking, fmnist, inputs, probing, sandbox
 from hw1grader.config import HIDDEN_INPUT_SEED
-from hw1grader.judge import CELLS_FILE, JUDGE_PACKAGES
+from hw1grader.judge import CELLS_FILE
 from hw1grader.problems.p5 import inputs as p5_inputs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

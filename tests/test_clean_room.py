@@ -312,6 +312,16 @@ def test_the_grader_outlives_an_attack_on_its_resources(attack, mode, built, gra
         assert "more than the memory" in results["output"], results["output"]
 
 
+def test_gradients_by_numerical_differentiation_run_out_of_time(built, grade, tmp_path):
+    """Complex-step differentiation, a forward pass per entry, no derivative written: the layers lose
+    their questions on the large hidden inputs; the network, an honest composition of them, keeps its."""
+    results = grade(attacked(built, tmp_path, catalogue_attacks.COMPLEX_STEP))
+    got = scores(results)
+    assert {q: got[q] for q in got if got[q]} == {"q5_network_backward": 8}, got
+    (affine,) = [t["output"] for t in results["tests"] if t["name"] == "q5_affine_backward"]
+    assert "took longer than" in affine, affine
+
+
 def test_problem_4_fitted_on_the_test_set_loses_its_accuracy(built, grade, tmp_path):
     """A least-squares fit on the test images (their labels are in the student's folder), embedded in the
     right architecture: the model is real and right in shape, its accuracy is not earned."""
@@ -369,7 +379,8 @@ def test_room_user_cannot_read_the_grader(mode, built, grade, tmp_path):
     assert uids and all(uid in sandbox.ROOM_UIDS for uid in uids), f"the room did not run as a user of its own: {uids}"
     assert not [line for line in lines if ": read " in line], "the room's user read the grader's files"
     closed = sorted({line.rsplit(": ", 1)[0] for line in lines if line.endswith("checking.py: PermissionError")})
-    assert any(os.path.isfile(path) for path in closed), \
+    # (a PermissionError, not a FileNotFoundError: it was there, closed; otter's copy is gone by now)
+    assert closed, \
         f"the submission did not find the grader's checking.py (closed: {closed}): the test no longer looks where it is"
     leaked = [s for s in SECRETS if s in str(results)]
     assert not leaked, f"the results show what only the grader holds: {leaked}"

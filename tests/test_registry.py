@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from hw1grader import checking, probing, problems, sandbox
+from hw1grader import checking, probing, sandbox
 from hw1grader.problems.p3 import inputs as p3
 
 pytestmark = pytest.mark.fast

@@ -4,10 +4,10 @@ import filecmp
 import json
 import re
 import subprocess
+import sys
 import zipfile
 
 import nbformat
-import pytest
 
 import build
 from conftest import REPO
@@ -129,3 +129,24 @@ def test_solutions_pdf_has_every_written_answer_typeset_and_the_plots():
     listed = subprocess.run(["pdfimages", "-list", pdf], capture_output=True, text=True, check=True).stdout
     images = sum(1 for line in listed.splitlines()[2:] if line.split()[2] == "image")
     assert plots >= 4 and images == plots, f"{images} images in the PDF for the {plots} plots of the reference"
+
+
+def test_release_on_a_fresh_clone_changes_nothing(tmp_path):
+    """`make release` on a clone of an unchanged commit leaves `git status` clean: the committed solutions
+    were made from the committed sources (their digest says so), so they are not executed again, and the
+    rest is rebuilt byte for byte."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", REPO, str(clone)], check=True)
+    assert build.solutions_current(str(clone), str(clone)), \
+        "solutions/ were not made from the committed sources (or predate their digest): run `make release` and commit"
+    subprocess.run([sys.executable, "tools/build.py"], cwd=clone, check=True, capture_output=True)
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True).stdout
+    assert status == "", f"make release changed the checkout:\n{status}"
+
+
+def test_solution_sources_cover_what_the_outputs_depend_on():
+    sources = build.solution_sources()
+    for path in ("assignment/hw1.ipynb", "autograder/hw1grader/config.py", "autograder/hw1grader/fmnist.py",
+                 "tools/build.py", "requirements.txt"):
+        assert path in sources
+    assert any(path.startswith("assignment/data/") for path in sources)

@@ -10,6 +10,15 @@
 5. ``solutions/hw1-solutions.pdf``: that notebook rendered for reading (written answers typeset, plots),
    by otter's LaTeX exporter (xelatex), byte for byte the same for the same notebook.
 
+Steps 4 and 5 run only when what they are made from changed (``SOLUTION_SOURCES``: the master, its data,
+the grader package, this file, the pinned packages): the executed notebook keeps a digest of those files
+in its metadata (``STAMP_KEY``), and while it matches, solutions/ is left as it is, so that ``make
+release`` on an unchanged checkout changes nothing (``--force`` executes anyway). What is executed is
+made as deterministic as it can be (``KERNEL_SETUP``): otter's emoji in ``grader.check`` outputs come
+from a seeded generator, otter's export names its zip after a fixed date, the global generators
+(NumPy's, Python's, torch's) and string hashing are seeded in the kernel, and the kernel gets the
+threads it gets when graded.
+
 With ``--out DIR`` everything goes under DIR instead of the repository (the tests build this way and
 compare with what is committed).
 """
@@ -17,6 +26,7 @@ compare with what is committed).
 import argparse
 import copy
 import glob
+import hashlib
 import json
 import os
 import re
@@ -46,6 +56,26 @@ PLUGIN = "hw1grader.plugin.CleanRoom"
 PDF_LEFT_OUT = {"code": ("otter.Notebook(", "grader.check(", "grader.export("),
                 "markdown": ("_Type your answer here, replacing this text._",
                              "Make sure you have run all cells in your notebook in order before running the cell below")}
+
+# What the executed solutions and their PDF are made from (globs, relative to the repository).
+SOLUTION_SOURCES = ("assignment/hw1.ipynb", "assignment/data/*", "autograder/hw1grader/**/*.py", "tools/build.py",
+                    "requirements.txt")
+STAMP_KEY = "hw1_built_from"  # in solutions/hw1.ipynb's metadata: {source: sha256} of SOLUTION_SOURCES
+# Run in the reference's kernel before its first cell, so that executing it again gives the same outputs:
+# otter's emoji in each grader.check output comes from a generator of its own, seeded (the global one is
+# also drawn from by the kernel's machinery, unevenly); otter's export (the last cell) names its zip after
+# the clock, so otter's clock is fixed; the global generators that cells draw from without seeding are
+# seeded (NumPy's: the test images a plot picks; Python's, torch's).
+KERNEL_SETUP = (
+    "import random as _hw1_random, otter.test_files.abstract_test as _hw1_tests",
+    "_hw1_tests.random = _hw1_random.Random(0)",
+    "import datetime as _hw1_dt, otter.check.notebook as _hw1_nb",
+    "_hw1_nb.dt = type('dt', (), {'datetime': type('datetime', (_hw1_dt.datetime,), {'now': classmethod("
+    "lambda cls, tz=None, _dt=_hw1_dt.datetime: _dt(2023, 9, 29, 17, 0, tzinfo=tz))}), 'timezone': _hw1_dt.timezone})",
+    "import numpy as _hw1_np, torch as _hw1_torch",
+    "_hw1_random.seed(0); _hw1_np.random.seed(0); _hw1_torch.manual_seed(0)",
+    "del _hw1_dt, _hw1_nb, _hw1_random, _hw1_np, _hw1_torch, _hw1_tests",
+)
 
 sys.path.insert(0, os.path.join(REPO, "autograder"))
 from hw1grader import fmnist  # noqa: E402
@@ -114,6 +144,7 @@ def execute(notebook_path, workdir):
     notebook's metadata while it runs and put back after."""
     fmnist.seed_for_notebook(workdir)
     os.environ.update(thread_env())  # the kernel runs with the threads it gets when graded
+    os.environ["PYTHONHASHSEED"] = "0"
     nb = nbformat.read(notebook_path, as_version=4)
     all_tests = copy.deepcopy(nb.metadata.otter.tests)
     for test in nb.metadata.otter.tests.values():
@@ -121,6 +152,7 @@ def execute(notebook_path, workdir):
             suite["cases"] = [case for case in suite["cases"] if not case["hidden"]]
     nbformat.write(nb, notebook_path)
     NotebookClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
+                   extra_arguments=[f"--IPKernelApp.exec_lines={line}" for line in KERNEL_SETUP],
                    resources={"metadata": {"path": workdir}}).execute()
     nb.metadata.otter.tests = all_tests
     nbformat.write(nb, notebook_path)
@@ -170,7 +202,27 @@ def render_pdf(notebook_path, pdf_path):
         shutil.copy(os.path.join(scratch, SOLUTIONS_PDF), pdf_path)
 
 
-def build(out, run_solutions=True, zip_only=False, master=MASTER):
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def solution_sources(repo=REPO):
+    """{path relative to repo: sha256} of every file the executed solutions are made from."""
+    files = {f for pattern in SOLUTION_SOURCES for f in glob.glob(os.path.join(repo, pattern), recursive=True)
+             if os.path.isfile(f) and "__pycache__" not in f}
+    return {os.path.relpath(f, repo): sha256(f) for f in sorted(files)}
+
+
+def solutions_current(out, repo=REPO):
+    """Whether out/solutions (notebook and PDF) were made from repo's current sources."""
+    notebook = os.path.join(out, "solutions", "hw1.ipynb")
+    if not (os.path.isfile(notebook) and os.path.isfile(os.path.join(out, "solutions", SOLUTIONS_PDF))):
+        return False
+    return nbformat.read(notebook, as_version=4).metadata.get(STAMP_KEY) == solution_sources(repo)
+
+
+def build(out, run_solutions=True, zip_only=False, master=MASTER, force=False):
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hw1-build-") as scratch:
         student, autograder = otter_assign(scratch, master)
@@ -186,11 +238,18 @@ def build(out, run_solutions=True, zip_only=False, master=MASTER):
 
         solution = os.path.join(out, "solutions", "hw1.ipynb")
         os.makedirs(os.path.dirname(solution), exist_ok=True)
-        shutil.copy(os.path.join(autograder, "hw1.ipynb"), solution)
-        if run_solutions:
-            # execute beside the data files, as a student would, then keep only the notebook
-            execute(os.path.join(autograder, "hw1.ipynb"), autograder)
+        if not run_solutions:
             shutil.copy(os.path.join(autograder, "hw1.ipynb"), solution)
+        elif master == MASTER and not force and solutions_current(out):
+            print("solutions/ were made from the current sources: not executed again (--force to)", file=sys.stderr)
+        else:
+            # execute beside the data files, as a student would, then keep only the notebook, with the
+            # digest of what it was made from
+            execute(os.path.join(autograder, "hw1.ipynb"), autograder)
+            nb = nbformat.read(os.path.join(autograder, "hw1.ipynb"), as_version=4)
+            if master == MASTER:
+                nb.metadata[STAMP_KEY] = solution_sources()
+            nbformat.write(nb, solution)
             render_pdf(solution, os.path.join(out, "solutions", SOLUTIONS_PDF))
 
 
@@ -200,9 +259,10 @@ def main(argv=None):
     parser.add_argument("--no-execute", action="store_true", help="copy the solutions notebook without running it")
     parser.add_argument("--zip-only", action="store_true", help="build only the autograder zip")
     parser.add_argument("--master", default=MASTER, help="the master notebook (default: assignment/hw1.ipynb)")
+    parser.add_argument("--force", action="store_true", help="execute the solutions even if their sources did not change")
     args = parser.parse_args(argv)
     build(os.path.abspath(args.out), run_solutions=not args.no_execute, zip_only=args.zip_only,
-          master=os.path.abspath(args.master))
+          master=os.path.abspath(args.master), force=args.force)
 
 
 if __name__ == "__main__":

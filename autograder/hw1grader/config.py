@@ -73,7 +73,7 @@ PROBE_TIMEOUT = int(os.environ.get("HW1_PROBE_TIMEOUT", 10))
 TRAINING_PROBE_TIMEOUT = 90
 # Memory one process of the student room may allocate (RLIMIT_DATA): past it, allocations fail with
 # MemoryError in the student's cell, and the rest of the notebook still runs.
-MEMORY_LIMIT_MB = int(os.environ.get("HW1_MEMORY_LIMIT_MB", 2048))
+MEMORY_LIMIT_MB = int(os.environ.get("HW1_MEMORY_LIMIT_MB", 1792))
 # Threads torch and NumPy may use in the student room: Gradescope's default box has half a CPU, and on
 # a shared 2-core machine two threads per kernel made Problem 4's training 20 times slower, not faster.
 ROOM_THREADS = 1

@@ -159,7 +159,7 @@ def run_student_room(notebook, room, seed, hidden_seed, deadline, grader_dirs=()
     lib = library(room)
     workdir = os.path.dirname(notebook)
     seconds = int(min(NOTEBOOK_TIMEOUT, deadline.left() - ROOM_GRACE))
-    if seconds < RECORD_RESERVE + 10:
+    if seconds <= RECORD_RESERVE:
         return {"notes": ["There was no time left to run the notebook."], "failed": [], "ran": False}
     # -P: the submission's folder is not on the path, so a submitted hw1grader/ cannot stand in for this one
     command = [sys.executable, "-P", "-m", "hw1grader.student_room", notebook, record_dir, "--seconds", str(seconds)]

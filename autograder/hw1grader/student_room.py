@@ -47,6 +47,7 @@ _hw1_room.record(globals(), {record_dir!r})
 """
 
 SUMMARY_FILE = "summary.json"
+MESSAGE_CHARS = 2000  # of a public test's message (all the results page shows)
 MAX_RERUNS = 3  # a notebook with more cells that kill Python than this is not graded further
 
 TIMED_OUT = {"ename": "TimeoutError", "evalue": "this cell ran past the time limit and was interrupted",
@@ -190,7 +191,8 @@ def record_public_tests(ns, record_dir):
     for path in sorted(glob.glob("tests/*.py")):
         test = create_test_file(path, NBMetadataConfig())
         test.run(ns)
-        results[test.name] = [{"name": r.test_case.name, "passed": bool(r.passed), "message": one_line(r.message or "")}
+        results[test.name] = [{"name": r.test_case.name, "passed": bool(r.passed),
+                               "message": one_line(r.message or "")[:MESSAGE_CHARS]}
                               for r in test.test_case_results if not r.test_case.hidden]
     write_text(os.path.join(record_dir, "public.json"), json.dumps(results))
 
