@@ -17,6 +17,8 @@ made on the *light* base: the reference with Problem 4 trained for zero epochs, 
 
 from dataclasses import dataclass, field
 
+from submissions import GIVEN
+
 from catalogue_attacks import ATTACKS, FORGED, NON_FINITE, PRECOMPUTED, TYPED_CURVES, WALLS_ONLY
 from catalogue_p4 import FOUR_EPOCHS, MORE_WRONG as MORE_WRONG_P4, RIGHT as RIGHT_P4, SOFTMAX_TWICE, WRONG as WRONG_P4
 from catalogue_p5 import E2E as E2E_P5, MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
@@ -31,7 +33,9 @@ class Entry:
     e2e: bool = True  # graded end to end by test_grading.py (the fast layer grades every light entry)
 
 
-LIGHT = {"n_epochs": "n_epochs = 0\ntrain_losses, test_losses = [], []\n"}
+# The light base: Problem 4 trained for 0 epochs, and the release's own demonstration of Problem 5 (a
+# training run that grading does not read) for 1 epoch instead of 5
+LIGHT = {"n_epochs": "n_epochs = 0\ntrain_losses, test_losses = [], []\n", GIVEN: {"epochs=5, lr=0.5": "epochs=1, lr=0.5"}}
 LIGHT_LOSES = frozenset({"q4_curves", "q4_accuracy"})
 
 WRONG = {

@@ -10,6 +10,7 @@ import ast
 import nbformat
 
 ANSWER_TAG = "otter_answer_cell"
+GIVEN = "(given cells)"  # an override key: {text: replacement} in the cells the release gives
 SOLUTION_TAG = "otter_assign_solution_cell"
 
 
@@ -42,7 +43,13 @@ def make(release_path, solutions_path, overrides=None):
         assert len(answers) == len(references), f"{cell_type} answer cells do not line up with the solutions"
         for answer, reference in zip(answers, references):
             answer.source = reference.source
-    for name, source in (overrides or {}).items():
+    overrides = dict(overrides or {})
+    for old, new in overrides.pop(GIVEN, {}).items():
+        given = [c for c in release.cells if c.cell_type == "code" and old in c.source]
+        assert given, f"no cell of the release holds {old!r}"
+        for cell in given:
+            cell.source = cell.source.replace(old, new)
+    for name, source in overrides.items():
         cells = [c for c in tagged(release, ANSWER_TAG, "code") if name in defined_names(c.source)]
         assert len(cells) == 1, f"no single answer cell defines {name}"
         first, *later = [source] if isinstance(source, str) else source

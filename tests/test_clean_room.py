@@ -8,6 +8,7 @@ user of its own).
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -375,8 +376,9 @@ def test_room_user_cannot_read_the_grader(mode, built, grade, tmp_path):
     results = grade(attacked(built, tmp_path, READ_GRADER_CODE), readable=False)
     assert ran_in(mode, results) and "could not be run" not in results["output"], results["output"]
     lines = [line.strip() for t in results["tests"] for line in t.get("output", "").splitlines()]
-    uids = {int(line.split()[1]) for line in lines if line.startswith("uid ")}
-    assert uids and all(uid in sandbox.ROOM_UIDS for uid in uids), f"the room did not run as a user of its own: {uids}"
+    uids = {int(m.group(1)) for line in lines for m in [re.search(r"(?:^|❌ )uid (\d+)$", line)] if m}
+    assert uids and all(uid in sandbox.ROOM_UIDS for uid in uids), \
+        f"the room did not run as a user of its own: {uids}\n{results['output']}\n{results['tests'][0]['output'][:500]}"
     assert not [line for line in lines if ": read " in line], "the room's user read the grader's files"
     closed = sorted({line.rsplit(": ", 1)[0] for line in lines if line.endswith("checking.py: PermissionError")})
     # (a PermissionError, not a FileNotFoundError: it was there, closed; otter's copy is gone by now)
