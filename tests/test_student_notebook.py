@@ -156,3 +156,17 @@ def test_export_without_latex_offers_the_zip_without_the_pdf(built, tmp_path):
     shown = json.dumps([o.get("data", {}) for o in outputs])
     assert "application/vnd.jupyter.widget-view+json" in shown  # the "Continue export" button
     assert release.metadata.otter.export_pdf_failure_message.startswith("Your notebook could not be turned into a PDF")
+
+
+def test_the_notebook_alone_is_the_assignment(built, tmp_path):
+    """On Colab a student uploads only the notebook: its set-up cell writes Problem 3's datasets, the same
+    bytes as assignment/data, where they are missing (and leaves a student's own copy alone)."""
+    release = nbformat.read(built / "student_release" / "hw1.ipynb", as_version=4)
+    setup = next(c for c in release.cells if c.cell_type == "code")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "p3_dataset2.csv").write_text("x,y\n0,0\n")  # already there: kept
+    nbformat.write(release, tmp_path / "hw1.ipynb")
+    release.cells = [setup]
+    NotebookClient(release, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert (tmp_path / "data" / "p3_dataset1.csv").read_text() == open(f"{REPO}/assignment/data/p3_dataset1.csv").read()
+    assert (tmp_path / "data" / "p3_dataset2.csv").read_text() == "x,y\n0,0\n"
