@@ -60,12 +60,18 @@ def checks(nb):
 
 
 def assert_messages(code):
-    """The fixed text (12 characters or more) of the messages of a test's asserts."""
+    """The fixed text (12 characters or more) of the messages of a test's asserts (and of the
+    AssertionErrors it raises itself)."""
     source = "\n".join(l[4:] for l in code.splitlines() if l.startswith((">>> ", "... ")))  # otter's doctest form
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Assert) and node.msg is not None:
-            parts = node.msg.values if isinstance(node.msg, ast.JoinedStr) else [node.msg]
+        message = None
+        if isinstance(node, ast.Assert):
+            message = node.msg
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and getattr(node.exc.func, "id", "") == "AssertionError":
+            message = node.exc.args[0] if node.exc.args else None
+        if message is not None:
+            parts = message.values if isinstance(message, ast.JoinedStr) else [message]
             found += [p.value for p in parts if isinstance(p, ast.Constant) and len(str(p.value)) >= 12]
     return found
 
@@ -105,15 +111,20 @@ def test_blank_notebook_fails_every_public_test_with_a_message_and_no_answer(bla
     # what the public tests print of their own code is in the student's notebook already
     shown = {l[4:].strip() for test in tests.values() for case in test["suites"][0]["cases"] for l in case["code"].splitlines()}
     secret = {l for l in secret if len(l) >= 6} - shown
+    wrong = {}  # every question's problems at once
     for question, output in checks(blank).items():
-        assert "All test cases passed" not in output and "❌" in output, f"{question} passes blank: {output}"
-        # one sentence per failed test, the words of the results page: no doctest transcript or traceback
-        assert "Trying:" not in output and "Traceback" not in output, output
-        # the message is one of ours, written for the student, not only a traceback
         messages = {m for case in tests[question]["suites"][0]["cases"] for m in assert_messages(case["code"])}
-        assert any(m in output for m in messages), f"{question}: no message that says what to fix:\n{output}"
         leaked = [l for l in secret if l in output]
-        assert not leaked, f"{question}'s public tests show a solution line: {leaked}"
+        problems = [
+            "passes blank" if "All test cases passed" in output or "❌" not in output else None,
+            # one sentence per failed test, the words of the results page: no doctest transcript or traceback
+            "a transcript or traceback" if "Trying:" in output or "Traceback" in output else None,
+            # the message is one of ours, written for the student, not only an error
+            "no message that says what to fix" if not any(m in output for m in messages) else None,
+            f"a solution line shown: {leaked}" if leaked else None]
+        if any(problems):
+            wrong[question] = f"{'; '.join(p for p in problems if p)}:\n{output}"
+    assert not wrong, "\n".join(f"{q}: {text}" for q, text in wrong.items())
 
 
 @pytest.mark.slow

@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass, field
 
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}  # cell magics that run their body
-# Parsing costs ~500 bytes of memory per character: a longer cell is not read, nor the cells past the
-# total (an honest notebook has under 100,000 characters of code in all)
+# Parsing costs ~500 bytes of memory per character: a longer cell is not read here, nor run by the
+# student room (student_room.run), nor the cells past the total read here (an honest notebook has under
+# 100,000 characters of code in all)
 MAX_CELL_CHARS = 100_000
 MAX_CODE_CHARS = 1_000_000
 ASSIGNED_ESCAPE = re.compile(r"^\s*[\w.\[\]'\", ()*]+\s*=\s*[%!]")  # x = !ls, y = %time f()

@@ -73,6 +73,15 @@ def top(questions, notes, failed_cells, walls, hand_graded, ran=True):
     return "\n".join(lines)
 
 
+# a file's path, as an error from the student's kernel quotes it (".../site-packages/torch/_C.so: failed to
+# map segment"): the page shows the file's name alone, not the grader's folders
+PATH = re.compile(r"(?<![\w.~])/(?:[\w.+@-]+/)+([\w.+@-]+)")
+
+
+def readable(text):
+    return PATH.sub(r"\1", text)
+
+
 def fmt(points):
     return f"{points:g}"
 
@@ -81,12 +90,13 @@ def results(questions, notes, failed_cells, walls, hand_graded, show_verdicts=SH
     """Gradescope's results.json (as a dict) for the graded questions."""
     visibility = "visible" if show_verdicts else "after_published"
     tests = [{"name": q.name, "score": q.score, "max_score": q.points,
-              "output": question_output(q), "output_format": "md", "visibility": visibility} for q in questions]
+              "output": readable(question_output(q)), "output_format": "md", "visibility": visibility} for q in questions]
     if not show_verdicts:  # the public tests are the students' to see at once
-        failed = [f"- `{q.name}`: ❌ {line}" for q in questions for passed, line in q.public if not passed]
+        failed = [f"- `{q.name}`: ❌ {readable(line)}" for q in questions for passed, line in q.public if not passed]
         tests.insert(0, {"name": "Public tests", "output": "\n".join(failed) or "✅ All public tests passed.",
                          "output_format": "md", "visibility": "visible"})
-    return {"score": sum(q.score for q in questions), "output": top(questions, notes, failed_cells, walls, hand_graded, ran),
+    return {"score": sum(q.score for q in questions),
+            "output": readable(top(questions, notes, failed_cells, walls, hand_graded, ran)),
             "output_format": "md", "test_output_format": "md", "visibility": "visible", "tests": tests}
 
 

@@ -104,7 +104,7 @@ class CleanRoom(AbstractOtterPlugin):
         failed = [{**cell, "problem": self.cell_problems[cell["cell"]] if 0 <= cell.get("cell", -1) < len(self.cell_problems)
                    else "A cell"} for cell in self.summary["failed"]]
         walls = f'Your notebook ran {sandbox.WALLS[sandbox.mode()]} (sandbox mode "{sandbox.mode()}").'
-        notes = self.summary["notes"] + ([] if self.summary["ran"] or failed else ["Nothing could be graded."])
+        notes = self.summary["notes"] + ([] if self.summary["ran"] or failed else ["No answers could be recorded from it."])
         page = feedback.results(questions, notes, failed, walls, self.hand_graded, ran=self.summary["ran"])
         results.to_gradescope_dict = lambda ag_config: page  # otter writes results.json from it
         log.info("results page:\n%s", feedback.page(page))

@@ -161,8 +161,9 @@ def run_student_room(notebook, room, seed, hidden_seed, deadline, grader_dirs=()
     seconds = int(min(NOTEBOOK_TIMEOUT, deadline.left() - ROOM_GRACE))
     if seconds <= RECORD_RESERVE:
         return {"notes": ["There was no time left to run the notebook."], "failed": [], "ran": False}
+    # normpath: a Python named through a folder the room hides (autograder/../.venv) is still found;
     # -P: the submission's folder is not on the path, so a submitted hw1grader/ cannot stand in for this one
-    command = [sys.executable, "-P", "-m", "hw1grader.student_room", notebook, record_dir, "--seconds", str(seconds)]
+    command = [os.path.normpath(sys.executable), "-P", "-m", "hw1grader.student_room", notebook, record_dir, "--seconds", str(seconds)]
     if seed is not None:
         command += ["--seed", str(seed)]
     env = environment(hidden_seed, PYTHONPATH=lib)

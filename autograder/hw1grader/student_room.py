@@ -139,7 +139,11 @@ def run(path, record_dir, seed, seconds=NOTEBOOK_TIMEOUT):
         originals = student_cells(path, None)
     except Exception as e:
         return {"notes": [f"it could not be read as a Jupyter notebook ({type(e).__name__})."], "failed": [], "ran": False}
-    sources = [seeded(s, seed) for s in originals]
+    # a cell too long to be an answer is not run: compiling it alone would spend the kernel's memory
+    too_long = {i: f"it is {len(s):,} characters long, more than the {definitions.MAX_CELL_CHARS:,} a cell may "
+                   "hold, and was not run" for i, s in enumerate(originals) if len(s) > definitions.MAX_CELL_CHARS}
+    sources = ["raise RuntimeError('this cell was not run: it is too long')" if i in too_long else seeded(s, seed)
+               for i, s in enumerate(originals)]
     notes, left_out = [], []
     for attempt in range(MAX_RERUNS + 1):
         nb, killer = execute(sources, record_dir, deadline)
@@ -167,8 +171,10 @@ def run(path, record_dir, seed, seconds=NOTEBOOK_TIMEOUT):
         if error is not None:
             binds = sorted(set().union(*(s.binds for s in definitions.statements([originals[index]])))) \
                 if index not in left_out else []
+            if index in left_out:
+                error = "it killed Python and was left out"
             failed.append({"cell": index, "line": first_line(originals[index]), "binds": binds,
-                           "error": error if index not in left_out else "it killed Python and was left out"})
+                           "error": too_long.get(index, error)})
     record_error = error_of(nb.cells[-1])
     if record_error:
         notes.append(f"Recording your answers failed ({record_error}): the questions not recorded score 0.")
