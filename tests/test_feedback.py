@@ -84,3 +84,16 @@ def test_the_kept_pages_fit_a_screen():
     for name in pages:
         lines = open(os.path.join(PAGES, name), encoding="utf-8").read().splitlines()
         assert len(lines) <= 60, f"{name} is {len(lines)} lines"
+
+
+def test_the_page_names_files_not_the_graders_folders():
+    """An error quoted from the student's kernel names a file by its path; the page keeps the file's name."""
+    error = "ImportError: /tmp/ci/repo/.venv/lib/python3.11/site-packages/torch/_C.so: failed to map segment"
+    questions, notes, _, walls, hand = sample()
+    questions[1].verdict = error
+    results = feedback.results(questions, notes, [{"problem": "Problem 4", "line": "import torch", "error": error}],
+                               walls, hand)
+    text = str(results)
+    assert "_C.so: failed to map segment" in text and "site-packages" not in text and "/tmp/" not in text
+    # fractions and "train/test" are not paths
+    assert feedback.readable("1/2 of train/test, 3 / 4") == "1/2 of train/test, 3 / 4"
