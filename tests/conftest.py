@@ -10,9 +10,14 @@ import shutil
 import subprocess
 import sys
 
-import jsonschema
-import nbformat
-import pytest
+# one thread per worker: `make test` runs two workers on two cores, and more threads only fight over them
+# (a verdict of the fast layer took three times as long); the rooms set their own (config.thread_env)
+for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import jsonschema  # noqa: E402
+import nbformat  # noqa: E402
+import pytest  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tools"))
