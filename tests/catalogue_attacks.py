@@ -141,6 +141,15 @@ train_losses = [0.61, 0.42, 0.37, 0.33]
 test_losses = [0.47, 0.41, 0.38, 0.36]
 '''}
 
+# the third round: curves typed in around the honest test loss of a model that was never trained
+UNTRAINED_CURVES = {"n_epochs": '''loss_fn = nn.CrossEntropyLoss()
+n_epochs = 2
+with torch.no_grad():
+    final_test_loss = loss_fn(model(X_test), y_test).item()
+train_losses = [final_test_loss + 0.2, final_test_loss + 0.1]
+test_losses = [final_test_loss + 0.05, final_test_loss]
+'''}
+
 ATTACKS = AUTODIFF + NON_FINITE
 # attacks that only the walls stop (the judge's Python could reach this machine's torch, or start a
 # process, without them): graded in sandbox modes bwrap and uid by test_clean_room.py, not by the fast layer

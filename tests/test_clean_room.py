@@ -7,6 +7,7 @@ mode that must stop it: "bwrap" (namespaces) and "uid" (root without namespaces:
 user of its own).
 """
 
+import errno
 import os
 import re
 import shutil
@@ -389,6 +390,36 @@ def test_room_user_cannot_read_the_grader(mode, built, grade, tmp_path):
         f"the submission did not find the grader's checking.py (closed: {closed}): the test no longer looks where it is"
     leaked = [s for s in SECRETS if s in str(results)]
     assert not leaked, f"the results show what only the grader holds: {leaked}"
+
+
+# What the room's own process is allowed: it tells, through the public tests' messages, its oom_score_adj
+# and what System V shared memory (memory that no process holds, so no watch of processes sees it, and
+# that outlives them all) and a message queue gave it
+ROOM_POWERS = '''
+import ctypes, os, otter.test_files.abstract_test as _at
+_libc = ctypes.CDLL(None, use_errno=True)
+_shm = _libc.shmget(0, 16 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+_shm_errno = ctypes.get_errno()
+_msg = _libc.msgget(0, 0o1600)
+_report = f"oom {open('/proc/self/oom_score_adj').read().strip()} shmget {_shm} errno {_shm_errno} msgget {_msg}"
+_orig = _at.TestCaseResult._orig = getattr(_at.TestCaseResult, "_orig", _at.TestCaseResult.__init__)
+def _init(self, *a, **k):
+    _orig(self, *a, **k)
+    self.message = _report
+_at.TestCaseResult.__init__ = _init
+import hw1grader.student_room as _room
+_room.one_line = lambda message: message
+'''
+
+
+def test_the_room_is_first_for_the_oom_killer_and_has_no_system_v_ipc(mode, built, grade, tmp_path):
+    results = grade(attacked(built, tmp_path, ROOM_POWERS))
+    assert ran_in(mode, results), results["output"]
+    reports = {m.group(0) for t in results["tests"] for m in [re.search(r"oom \S+ shmget \S+ errno \d+ msgget \S+",
+                                                                        t.get("output", ""))] if m}
+    assert reports == {f"oom 1000 shmget -1 errno {errno.EPERM} msgget -1"}, (reports, results["output"])
+    segments = subprocess.run(["ipcs", "-m", "-c"], capture_output=True, text=True).stdout
+    assert not any(str(uid) in segments.split() for uid in sandbox.ROOM_UIDS), segments
 
 
 def test_record_keeps_no_hard_link(tmp_path):

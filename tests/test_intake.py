@@ -10,6 +10,7 @@ import stat
 import struct
 import sys
 import tempfile
+import time
 import warnings
 import zipfile
 
@@ -224,6 +225,30 @@ def test_notebook_past_the_size_limit_is_refused_before_it_is_parsed(upload, mon
     monkeypatch.setattr(intake, "MAX_NOTEBOOK_BYTES", 10_000)
     (upload / "hw1.ipynb").write_bytes(release_bytes())
     with pytest.raises(intake.Rejected, match="clear the outputs"):
+        intake.prepare(str(upload))
+
+
+def test_notebook_of_too_many_values_is_refused_before_it_is_parsed(upload, monkeypatch):
+    """A small file of many tiny values (cells, lines) would cost gigabytes parsed: counted on the text first."""
+    nb = release_json()
+    nb["cells"][0]["source"] = ["x"] * (intake.MAX_NOTEBOOK_VALUES + 1)
+    (upload / "hw1.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(json, "loads", lambda *a, **k: pytest.fail("parsed before it was counted"))
+    with pytest.raises(intake.Rejected, match="more than 1,000,000 values"):
+        intake.prepare(str(upload))
+
+
+def test_values_inside_strings_are_not_counted():
+    text = r'{"a": "[,{,[", "b": ["x\\", "y\"z,"]}'  # the object, its 2 values, the array's 2
+    assert json.loads(text) == {"a": "[,{,[", "b": ["x\\", 'y"z,']}
+    assert intake.json_values(text) == 5
+
+
+def test_notebook_of_too_many_cells_is_refused(upload):
+    nb = release_json()
+    nb["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": "x"}] * intake.MAX_CELLS
+    (upload / "hw1.ipynb").write_text(json.dumps(nb))
+    with pytest.raises(intake.Rejected, match="cells, more than the 3,000"):
         intake.prepare(str(upload))
 
 
@@ -586,6 +611,23 @@ def test_remove_path_removes_any_depth_and_follows_nothing(upload):
     os.symlink(outside_of(upload), upload / "link")
     intake.remove_path(str(upload / "link"))
     assert os.listdir(upload) == []
+    assert_outside_untouched(upload)
+
+
+def test_remove_path_in_limited_time_leaves_the_rest_for_later(upload, monkeypatch):
+    """A room's million files must not keep the results waiting: past its time, remove_path stops (the
+    folder already out of the way) and finish_removals, run once the results are written, ends it."""
+    monkeypatch.setattr(intake, "UNFINISHED", [])
+    many = upload / "many"
+    many.mkdir()
+    for i in range(3000):
+        (many / str(i)).touch()
+    make_deep(many, 50)
+    intake.remove_path(str(many), until=time.monotonic())  # no time at all
+    assert not many.exists() and len(intake.UNFINISHED) == 1
+    assert [name for name in os.listdir(upload) if name.startswith(".hw1-removing-")]
+    intake.finish_removals()
+    assert os.listdir(upload) == [] and intake.UNFINISHED == []
     assert_outside_untouched(upload)
 
 

@@ -131,25 +131,30 @@ HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.fo
 
 def load_record(path):
     """The arrays one probe recorded, as a Record; ValueError for anything that is not plain float64
-    arrays within the size limits. Sizes are read from the npz's headers and checked before any array
-    is loaded (a small npz can inflate to gigabytes)."""
-    with open_record(path) as f:
-        with zipfile.ZipFile(f) as zf:
-            entries = zf.infolist()
-            if len(entries) > MAX_RECORD_ARRAYS or sum(e.file_size for e in entries) > MAX_RECORD_BYTES:
-                raise ValueError("the recorded answer is too large")
-        f.seek(0)
-        with np.load(f, allow_pickle=False) as npz:
-            arrays = {}
-            for key in npz.files:
-                with npz.zip.open(key + ".npy") as member:
-                    read_header = HEADER_READERS.get(np.lib.format.read_magic(member))
-                    if read_header is None:
-                        raise ValueError("the recorded answer is not a plain array")
-                    shape, _, dtype = read_header(member)
-                if dtype != np.float64 or 8 * int(np.prod(shape, dtype=np.int64)) > MAX_RECORD_BYTES:
-                    raise ValueError("the recorded answer is not plain numbers")
-                arrays[key] = npz[key]
+    arrays within the size limits. Each array is read from the very zip member whose header was checked
+    (every member a distinct `name.npy`), and sizes are checked from the headers before any array is
+    loaded (a small npz can inflate to gigabytes)."""
+    arrays = {}
+    with open_record(path) as f, zipfile.ZipFile(f) as zf:
+        entries = zf.infolist()
+        names = [entry.filename for entry in entries]
+        if len(entries) > MAX_RECORD_ARRAYS or sum(e.file_size for e in entries) > MAX_RECORD_BYTES:
+            raise ValueError("the recorded answer is too large")
+        if len(set(names)) != len(names) or not all(name.endswith(".npy") for name in names):
+            raise ValueError("the recorded answer is not plain arrays")
+        for entry in entries:
+            with zf.open(entry) as member:
+                read_header = HEADER_READERS.get(np.lib.format.read_magic(member))
+                if read_header is None:
+                    raise ValueError("the recorded answer is not a plain array")
+                shape, _, dtype = read_header(member)
+            if dtype != np.float64 or 8 * int(np.prod(shape, dtype=np.int64)) > MAX_RECORD_BYTES:
+                raise ValueError("the recorded answer is not plain numbers")
+            with zf.open(entry) as member:
+                array = np.lib.format.read_array(member, allow_pickle=False)
+            if array.dtype != np.float64 or array.shape != tuple(shape):
+                raise ValueError("the recorded answer is not plain numbers")
+            arrays[entry.filename[:-len(".npy")]] = array
     if sum(a.nbytes for a in arrays.values()) > MAX_RECORD_BYTES:
         raise ValueError("the recorded answer is too large")
     return Record(arrays)

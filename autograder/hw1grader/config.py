@@ -34,6 +34,16 @@ PROBA_ATOL = 1e-4  # probabilities: against the model's own, and their sum again
 # epoch's model.
 TEST_LOSS_RTOL = 0.02
 TEST_LOSS_ATOL = 2e-3
+# q4_curves: the curves are those of a training run only if the final model learnt something. An untrained
+# network classifies about 10% of the test images correctly (chance); the reference 88%, and even a slow
+# start (one epoch of plain SGD at a small learning rate) well above this.
+MIN_TRAINED_ACCURACY = 0.3
+# The clean room runs the rebuilt model on 20,000 images in the grader's own process: a model of more
+# parameters than this is refused before any of that work (the homework's has 242,762; 784-1024-512-256-10,
+# 1.5 million, is still evaluated), and it runs EVALUATION_BATCH images at a time, so that its memory is
+# bounded by the model's size, not by the number of images.
+MAX_MODEL_PARAMETERS = 3_000_000
+EVALUATION_BATCH = 500
 
 # Problem 5: gradients against the exact ones and central finite differences (checks_p5).
 # A correct float64 answer is within rounding of the exact gradient: worst rel_error measured (against
@@ -63,6 +73,11 @@ GRADE_TIME_LIMIT = int(os.environ.get("HW1_GRADE_TIME_LIMIT", 600))
 GRADE_RESERVE = 45
 NOTEBOOK_TIMEOUT = int(os.environ.get("HW1_NOTEBOOK_TIMEOUT", 420))
 RECORD_RESERVE = int(os.environ.get("HW1_RECORD_RESERVE", 60))
+# What a room leaves (its folders; in mode uid, its user's files in /tmp and the like) is removed within
+# this many seconds, from GRADE_RESERVE: a submission that made a million files would otherwise keep the
+# results waiting for minutes. What is left then is removed after the results are written (make grade,
+# the regrade), or with the container (Gradescope).
+CLEANUP_SECONDS = 15
 # The room may take this long to start and to stop beyond its time before it is killed (a notebook
 # that ignores interrupts is stopped this way).
 ROOM_GRACE = int(os.environ.get("HW1_ROOM_GRACE", 30))

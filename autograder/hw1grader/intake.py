@@ -14,7 +14,8 @@ a tree the student made, or reads more than a limit allows.
   question 0).
 - ``copy_upload(src, dest)`` copies an upload folder for the student room: regular files and folders
   only, within limits; it returns what it left out.
-- ``remove_path(path)`` removes a file or a tree of any depth without following links.
+- ``remove_path(path)`` removes a file or a tree of any depth without following links (within a time
+  limit if asked: ``finish_removals()`` does the rest later).
 """
 
 import ast
@@ -29,6 +30,7 @@ import stat
 import struct
 import sys
 import tempfile
+import time
 import zipfile
 import zlib
 
@@ -41,6 +43,11 @@ HOW_TO_FIX = ("Submit the hw1.ipynb you worked in (File → Download in Jupyter 
 # Limits, each checked before the work it bounds. The notebook the homework asks for is 65 kB blank and
 # about 400 kB executed with its plots; an export zip holds it, the otter log and a PDF.
 MAX_NOTEBOOK_BYTES = 50 << 20  # a notebook, uploaded or inside a zip: outputs of a long training still fit
+# What a notebook's JSON may hold, counted on its text before it is parsed (parsed, a value costs 50-250
+# bytes of memory, however few bytes it took): the release holds about 2,000 values, an executed
+# notebook with a long training log some tens of thousands
+MAX_NOTEBOOK_VALUES = 1_000_000
+MAX_CELLS = 3_000  # the release has about 110 cells
 MAX_TOP_ENTRIES = 10_000  # files and folders at the top of an upload (a repository's top holds dozens)
 SEARCH_DEPTH = 2  # folders down where a notebook is looked for (a zipped folder: hw1/hw1.ipynb)
 MAX_SEARCH_ENTRIES = 10_000  # entries looked at in that search
@@ -338,10 +345,15 @@ def clean_notebook(raw, name):
     if len(raw) > MAX_NOTEBOOK_BYTES:
         raise Rejected(f"{name} is larger than {size_text(MAX_NOTEBOOK_BYTES)}: clear the outputs and submit again.")
     try:
-        data = json.loads(raw)  # bytes: UTF-8 with or without a BOM (UTF-16 and 32 too)
-    except UnicodeDecodeError:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as json.loads reads bytes: UTF-8 with
+    except UnicodeDecodeError:                                        # or without a BOM, UTF-16 and 32 too
         raise Rejected(f"{name} is not a Jupyter notebook (it is not valid notebook JSON: it is not UTF-8 text). "
                        f"{HOW_TO_FIX}") from None
+    if json_values(text) > MAX_NOTEBOOK_VALUES:
+        raise Rejected(f"{name} holds more than {MAX_NOTEBOOK_VALUES:,} values (cells, lines, outputs): clear the "
+                       f"outputs (Kernel, Restart & Clear Output), save, and submit again.")
+    try:
+        data = json.loads(text)
     except (ValueError, RecursionError) as e:
         raise Rejected(f"{name} is not a Jupyter notebook (it is not valid notebook JSON: {str(e)[:200]}). "
                        f"{HOW_TO_FIX}") from None
@@ -367,6 +379,9 @@ def clean_notebook(raw, name):
     cells = data.get("cells")
     if not isinstance(cells, list):
         raise Rejected(f"{not_valid} (it has no list of cells). {HOW_TO_FIX}")
+    if len(cells) > MAX_CELLS:
+        raise Rejected(f"{name} has {len(cells):,} cells, more than the {MAX_CELLS:,} a notebook may have (the "
+                       f"homework's has about 110). {HOW_TO_FIX}")
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     otter = metadata.get("otter") if isinstance(metadata.get("otter"), dict) else {}
     assignment = otter.get("assignment_name")
@@ -398,6 +413,17 @@ def clean_notebook(raw, name):
             if mend is keep_the_minimum:
                 raise  # a bug here, not the student's
     raise AssertionError("unreachable")
+
+
+# a JSON string (escapes included), as one token: what is left between the strings is the structure
+JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def json_values(text):
+    """An upper bound on the number of values in the JSON text, found without parsing it: each value of
+    an array or object follows its opening bracket or a comma."""
+    structure = JSON_STRING.sub("", text)
+    return structure.count(",") + structure.count("[") + structure.count("{") + 1
 
 
 def strip_invalid_metadata(nb):
@@ -638,10 +664,14 @@ def describe_left_out(left_out, shown=5):
     return f"Left out of the copy of your upload that your notebook ran in: {items}{more}."
 
 
-def remove_path(path):
+UNFINISHED = []  # removals that had no time to finish, as functions: finish_removals() calls them
+
+
+def remove_path(path, until=None):
     """Remove path, whatever it is, never following a link. A folder is first renamed into a new folder
     beside it, then emptied iteratively: each folder's entries are moved up into that new folder (by
-    rename) before the folder is removed, so any depth takes two descriptors and no recursion."""
+    rename) before the folder is removed, so any depth takes two descriptors and no recursion. With
+    until (a time.monotonic() value), it stops then: path is gone, what it held waits in UNFINISHED."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -651,10 +681,17 @@ def remove_path(path):
         return
     trash = tempfile.mkdtemp(prefix=".hw1-removing-", dir=os.path.dirname(os.path.abspath(path)))
     os.rename(path, os.path.join(trash, "0"))
+    empty_trash(trash, until)
+
+
+def empty_trash(trash, until=None):
     fd = os.open(trash, NOFOLLOW_DIR)
     moved = itertools.count(1)
     try:
         while True:
+            if until is not None and time.monotonic() > until:
+                UNFINISHED.append(lambda: empty_trash(trash))
+                return
             with os.scandir(fd) as it:
                 names = [e.name for e in itertools.islice(it, 1000)]
             if not names:
@@ -678,6 +715,12 @@ def remove_path(path):
     finally:
         os.close(fd)
     os.rmdir(trash)
+
+
+def finish_removals():
+    """Finish the removals that had no time (once the results are written)."""
+    while UNFINISHED:
+        UNFINISHED.pop()()
 
 
 # Results

@@ -78,9 +78,9 @@ class CleanRoom(AbstractOtterPlugin):
     def after_grading(self, results):
         try:
             self.decide_all(results)
-        finally:  # whatever happens, the room and what it left go
+        finally:  # whatever happens, the room and what it left go (what takes too long, after the results)
             sandbox.restore()
-            intake.remove_path(self.room)
+            intake.remove_path(self.room, until=time.monotonic() + CLEANUP_SECONDS)
 
     def decide_all(self, results):
         public = parse_public(rooms.read_small(os.path.join(self.room, "record", "public.json")))

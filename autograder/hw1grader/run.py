@@ -123,6 +123,7 @@ def local(autograder_zip, submission, out):
                 raise
     finally:
         intake.remove_path(scratch)  # iterative: the upload's copy may be a deep tree
+        intake.finish_removals()  # what the grade had no time to remove, now that the results are written
 
 
 def stage_upload(submission, upload):

@@ -45,8 +45,8 @@ import threading
 import time
 import zlib
 
-from . import problems
-from .config import ROOM_DISK_RESERVE_MB, ROOM_FILE_MB, ROOM_MEMORY_MB, ROOM_PROCESSES, ROOM_TMP_MB
+from . import problems, seccomp
+from .config import CLEANUP_SECONDS, ROOM_DISK_RESERVE_MB, ROOM_FILE_MB, ROOM_MEMORY_MB, ROOM_PROCESSES, ROOM_TMP_MB
 
 MODES = ("bwrap", "uid", "process")
 
@@ -331,16 +331,25 @@ def as_user(uid, groups=()):
 
 
 def limits():
-    """Run in the child before it executes submitted code, as its own user: at most ROOM_PROCESSES
-    processes of that user and files of at most ROOM_FILE_MB, first in line for the out-of-memory killer
-    (a value only a privileged process could lower), and killed if the grader dies."""
+    """Run in the child before it executes submitted code (mode uid: already as the room's user; bwrap:
+    as the grader, before bwrap): at most ROOM_PROCESSES processes of that user, files of at most
+    ROOM_FILE_MB, no POSIX message queue, no System V IPC (seccomp.install_room: memory no process
+    holds), first in line for the out-of-memory killer (a value only a privileged process could lower),
+    and killed if the grader dies."""
     resource.setrlimit(resource.RLIMIT_NPROC, (ROOM_PROCESSES, ROOM_PROCESSES))  # counted per user: ours alone
     resource.setrlimit(resource.RLIMIT_FSIZE, (ROOM_FILE_MB << 20, ROOM_FILE_MB << 20))
+    resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
+    import ctypes
+
+    # a process whose uid just changed is not "dumpable": its /proc/self files belong to root, and it
+    # could not raise its own oom_score_adj; it may make itself dumpable again (as it is after exec)
+    ctypes.CDLL(None, use_errno=True).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
     except OSError:
         pass
+    seccomp.install_room()
     die_with_grader()
 
 
@@ -455,22 +464,27 @@ def take_back(folder):
 SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")  # where any user may leave files
 
 
-def remove_leftovers(uid):
+def remove_leftovers(uid, seconds=CLEANUP_SECONDS):
     """Once a user's processes are gone: whatever it made in the machine's shared folders (a file for a
-    later grade to read, memory held in /dev/shm) is removed."""
-    from .intake import remove_path
+    later grade to read, memory held in /dev/shm) is removed, within `seconds` (None: no limit); what is
+    left then, after the results (intake.finish_removals)."""
+    from .intake import UNFINISHED, remove_path
 
+    until = None if seconds is None else time.monotonic() + seconds
     for shared in SHARED_TMP:
         try:
-            entries = list(os.scandir(shared))
+            with os.scandir(shared) as entries:
+                for entry in entries:
+                    if until is not None and time.monotonic() > until:
+                        UNFINISHED.append(lambda: remove_leftovers(uid, seconds=None))
+                        return
+                    try:
+                        if entry.stat(follow_symlinks=False).st_uid == uid:
+                            remove_path(entry.path, until)
+                    except OSError:
+                        pass
         except OSError:
             continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid == uid:
-                    remove_path(entry.path)
-            except OSError:
-                pass
 
 
 def walk(top):

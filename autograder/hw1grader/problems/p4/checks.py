@@ -20,8 +20,9 @@ from scipy import special
 
 from ... import fmnist
 from ...checking import Unusable, Verdict, check
-from ...config import (ARCHITECTURE, MAX_TEST_ADVANTAGE, MIN_ACCURACY, OUTPUT_ATOL, OUTPUT_RTOL, PROBA_ATOL,
-                       REPORT_ATOL, TEST_LOSS_ATOL, TEST_LOSS_RTOL)
+from ...config import (ARCHITECTURE, EVALUATION_BATCH, MAX_MODEL_PARAMETERS, MAX_TEST_ADVANTAGE, MIN_ACCURACY,
+                       MIN_TRAINED_ACCURACY, OUTPUT_ATOL, OUTPUT_RTOL, PROBA_ATOL, REPORT_ATOL, TEST_LOSS_ATOL,
+                       TEST_LOSS_RTOL)
 from ...inputs import rng
 from .inputs import PROBA_KINDS, model_images
 
@@ -82,8 +83,12 @@ class Rebuild:
     def activations(self):
         return [act for _, _, _, act in self.layers[:-1]]
 
-    def scores(self, x):
-        """The last layer's output (logits) on images x (N, 784)."""
+    def scores(self, images):
+        """The last layer's output (logits) on images (N, 784), EVALUATION_BATCH images at a time."""
+        return np.concatenate([self.batch_scores(images[start:start + EVALUATION_BATCH])
+                               for start in range(0, len(images), EVALUATION_BATCH)])
+
+    def batch_scores(self, x):
         for W, b, norm, act in self.layers:
             x = x @ W.T + b
             if norm is not None:
@@ -150,6 +155,11 @@ def rebuild(data):
         size = W.shape[0]
     if size != 10:
         raise NoRebuild(f"The last nn.Linear layer that `model` calls has {size} outputs, not 10.")
+    parameters = sum(W.size + b.size for W, b, _, _ in layers)
+    if parameters > MAX_MODEL_PARAMETERS:
+        raise NoRebuild(f"`model` has {parameters:,} parameters in its nn.Linear layers, more than the "
+                        f"{MAX_MODEL_PARAMETERS:,} the autograder evaluates (the homework's network has "
+                        f"{sum(a * b + b for a, b in zip(ARCHITECTURE, ARCHITECTURE[1:])):,}).")
     # each hidden layer's activation: the function that makes the next layer's recorded input
     for position, i in enumerate(linears[:-1]):
         following = linears[position + 1]
@@ -184,7 +194,7 @@ def evaluation(rebuilt):
     training images."""
     images, labels = test_set()
     scores = rebuilt.scores(images)
-    outputs = rebuilt.outputs(images)
+    outputs = rebuilt.outputs(images, scores)
     rows = np.arange(len(labels))
     train_images, train_labels = training_sample()
     return {"accuracy": float(np.mean(scores.argmax(axis=1) == labels)),
@@ -328,6 +338,10 @@ def q4_curves(data, ctx):
     if not any(matches(test[-1], evaluation[loss]) for loss in ("right", "CrossEntropyLoss", "NLLLoss")):
         return Verdict(False, "The last number of `test_losses` is not the loss of the trained `model` on the 10,000 "
                               "test images: after each epoch, compute the loss of the model on X_test, y_test.")
+    if evaluation["accuracy"] < MIN_TRAINED_ACCURACY:
+        return Verdict(False, f"`model` has not learnt (it classifies fewer than {MIN_TRAINED_ACCURACY:.0%} of the test "
+                              "images correctly), so these are not the curves of its training: train `model` and "
+                              "record its losses after each epoch.")
     return Verdict(True, f"One training and one test loss per epoch for {int(n)} epochs, the training loss falls, "
                          "and the test loss is measured on the test set.")
 
