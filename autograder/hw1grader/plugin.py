@@ -18,13 +18,14 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 import nbformat
 from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
 from . import checking, feedback, fmnist, inputs, intake, otter_hooks, probing, rooms, sandbox
-from .config import HIDDEN_INPUT_SEED
+from .config import CLEANUP_SECONDS, HIDDEN_INPUT_SEED
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="hw1grader: %(message)s")
 log = logging.getLogger("hw1grader")
