@@ -65,3 +65,15 @@ def test_the_rebuilt_model_is_run_in_batches_with_the_same_scores():
     rebuilt = p4_checks.Rebuild(layers, "logits")
     images = r.uniform(size=(1234, 784))
     assert np.allclose(rebuilt.scores(images), rebuilt.batch_scores(images), rtol=1e-12, atol=1e-12)
+
+
+def test_a_test_loss_is_its_mean_its_sum_or_the_mean_of_batch_means_in_order():
+    r = np.random.default_rng(2)
+    losses = np.where(r.random(10_000) < 0.88, r.exponential(0.12, 10_000), r.exponential(1.8, 10_000) + 0.7)
+    losses[-16:] = 3.0  # the last 16 images, misclassified: a last batch of 16 weighs as much as a whole one
+    batch_means = np.mean([losses[i:i + 256].mean() for i in range(0, 10_000, 256)])  # PyTorch's tutorial's way
+    assert batch_means / losses.mean() > 1.1  # beyond the tolerance of a mean: its own case
+    for value in (losses.mean(), losses.sum(), batch_means, np.float32(batch_means)):
+        assert p4_checks.matches(float(value), losses)
+    for value in (0.95 * losses.mean(), 0.5 * losses.mean(), 1.02 * batch_means):
+        assert not p4_checks.matches(float(value), losses)

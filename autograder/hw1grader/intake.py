@@ -686,7 +686,7 @@ def remove_path(path, until=None):
 
 def empty_trash(trash, until=None):
     fd = os.open(trash, NOFOLLOW_DIR)
-    moved = itertools.count(1)
+    moved = (f"{os.urandom(6).hex()}-{n}" for n in itertools.count())  # new names, in a resumed removal too
     try:
         while True:
             if until is not None and time.monotonic() > until:
@@ -708,7 +708,7 @@ def empty_trash(trash, until=None):
                         if not children:
                             break
                         for child in children:
-                            os.rename(child, str(next(moved)), src_dir_fd=sub, dst_dir_fd=fd)
+                            os.rename(child, next(moved), src_dir_fd=sub, dst_dir_fd=fd)
                 finally:
                     os.close(sub)
                 os.rmdir(name, dir_fd=fd)

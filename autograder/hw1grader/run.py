@@ -123,7 +123,10 @@ def local(autograder_zip, submission, out):
                 raise
     finally:
         intake.remove_path(scratch)  # iterative: the upload's copy may be a deep tree
-        intake.finish_removals()  # what the grade had no time to remove, now that the results are written
+        try:
+            intake.finish_removals()  # what the grade had no time to remove, now that the results are written
+        except OSError:
+            traceback.print_exc(file=sys.stderr)  # the results stand; the instructor sees what is left
 
 
 def stage_upload(submission, upload):

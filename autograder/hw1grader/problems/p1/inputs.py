@@ -1,12 +1,15 @@
 """Problem 1's hidden inputs: seeded draws that both rooms regenerate (no expected value here)."""
 
+import numpy as np
+
 from ...inputs import rng
 
 
 def q1_grad():
-    """Vectors x of several dimensions, d = 1 included."""
+    """Vectors x of several dimensions, d = 1 included, and x = 0 (the minimum, where a gradient written
+    through the norm, 2 ||x|| x / ||x||, is 0 / 0)."""
     r = rng("q1_grad")
-    return [r.normal(scale=3.0, size=d) for d in (1, 2, 7, 30)]
+    return [r.normal(scale=3.0, size=d) for d in (1, 2, 7, 30)] + [np.zeros(3)]
 
 
 def q1_mu():

@@ -20,7 +20,7 @@ from scipy import special
 
 from ... import fmnist
 from ...checking import Unusable, Verdict, check
-from ...config import (ARCHITECTURE, EVALUATION_BATCH, MAX_MODEL_PARAMETERS, MAX_TEST_ADVANTAGE, MIN_ACCURACY,
+from ...config import (ARCHITECTURE, BATCH_MEANS_RTOL, BATCH_SIZES, EVALUATION_BATCH, MAX_MODEL_PARAMETERS, MAX_TEST_ADVANTAGE, MIN_ACCURACY,
                        MIN_TRAINED_ACCURACY, OUTPUT_ATOL, OUTPUT_RTOL, PROBA_ATOL, REPORT_ATOL, TEST_LOSS_ATOL,
                        TEST_LOSS_RTOL)
 from ...inputs import rng
@@ -199,11 +199,11 @@ def evaluation(rebuilt):
     train_images, train_labels = training_sample()
     return {"accuracy": float(np.mean(scores.argmax(axis=1) == labels)),
             "training accuracy": float(np.mean(rebuilt.scores(train_images).argmax(axis=1) == train_labels)),
-            # the model's own cross-entropy (what CrossEntropyLoss on logits, or NLLLoss on log-probabilities, gives)
-            "right": float(-log_softmax(scores)[rows, labels].mean()),
-            # what CrossEntropyLoss gives on these outputs, and what NLLLoss gives on them
-            "CrossEntropyLoss": float(-log_softmax(outputs)[rows, labels].mean()),
-            "NLLLoss": float(-outputs[rows, labels].mean())}
+            # each image's loss: the model's own cross-entropy (what CrossEntropyLoss on logits, or NLLLoss on
+            # log-probabilities, gives), and what CrossEntropyLoss and NLLLoss give on these outputs
+            "right": -log_softmax(scores)[rows, labels],
+            "CrossEntropyLoss": -log_softmax(outputs)[rows, labels],
+            "NLLLoss": -outputs[rows, labels]}
 
 
 JUDGED = {}  # the last rebuild and its evaluation, by record: the q4 checks of one grade share them
@@ -227,10 +227,18 @@ def judged(data):
     return JUDGED[key]
 
 
-def matches(value, loss):
-    """Whether a reported test loss is `loss` on the 10,000 test images: as a mean (the loss functions'
-    default), or as their sum."""
-    return any(abs(value - target) <= TEST_LOSS_ATOL + TEST_LOSS_RTOL * abs(target) for target in (loss, 10000 * loss))
+def matches(value, losses):
+    """Whether a reported test loss is that of the per-image `losses` on the 10,000 test images: their mean
+    (the loss functions' default), their sum, or the mean of batch means in the test set's order."""
+    mean = losses.mean()
+    if any(abs(value - target) <= TEST_LOSS_ATOL + TEST_LOSS_RTOL * abs(target) for target in (mean, len(losses) * mean)):
+        return True
+    for size in BATCH_SIZES:
+        if len(losses) % size:
+            target = np.mean([losses[start:start + size].mean() for start in range(0, len(losses), size)])
+            if abs(value - target) <= BATCH_MEANS_RTOL * abs(target):
+                return True
+    return False
 
 
 def reported_loss(data, key):
@@ -281,6 +289,9 @@ def q4_model(data, ctx):
         return Verdict(False, str(e))
     if rebuilt.sizes() != ARCHITECTURE:
         return Verdict(False, f"The layers of `model` go {arrow(rebuilt.sizes())}; the homework asks for {arrow(ARCHITECTURE)}.")
+    if float(data.get("input_dims", ())) != 4:
+        return Verdict(False, "`model` raises an error on a batch of images of shape (N, 1, 28, 28), as X_train holds "
+                              "them; it takes only flattened images (N, 784). Start it with nn.Flatten().")
     wrong = [f"{act} after layer {i + 1}" for i, act in enumerate(rebuilt.activations()) if act != "ReLU"]
     if wrong:
         return Verdict(False, f"Each hidden layer of `model` should be followed by a ReLU; found {', '.join(wrong)}.")
@@ -338,6 +349,13 @@ def q4_curves(data, ctx):
     if not any(matches(test[-1], evaluation[loss]) for loss in ("right", "CrossEntropyLoss", "NLLLoss")):
         return Verdict(False, "The last number of `test_losses` is not the loss of the trained `model` on the 10,000 "
                               "test images: after each epoch, compute the loss of the model on X_test, y_test.")
+    # measured before each epoch instead of after: the first test loss is then an untrained network's,
+    # about ln 10 (chance), far above the training loss of the epoch that followed it
+    first = test[0] / (len(evaluation["right"]) if test[-1] > 100 * evaluation["right"].mean() else 1)
+    if first >= 0.9 * np.log(10) and train[0] < 0.7 * first:
+        return Verdict(False, "The first number of `test_losses` is about the loss of an untrained network (ln 10 ≈ "
+                              "2.3), far above the training loss of that epoch: record the test loss after each "
+                              "epoch's training, not before it.")
     if evaluation["accuracy"] < MIN_TRAINED_ACCURACY:
         return Verdict(False, f"`model` has not learnt (it classifies fewer than {MIN_TRAINED_ACCURACY:.0%} of the test "
                               "images correctly), so these are not the curves of its training: train `model` and "

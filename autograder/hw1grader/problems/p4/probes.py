@@ -37,9 +37,10 @@ def network(ns):
     return model
 
 
-def run_model(model, images, calls=None):
+def run_model(model, images, calls=None, shapes=None):
     """The model's outputs (N, 10) on images (N, 784), given as (N, 1, 28, 28) or, failing that, (N, 784).
-    With a list `calls`, every leaf module's call is appended to it as (module, input, output)."""
+    With a list `calls`, every leaf module's call is appended to it as (module, input, output); with a
+    list `shapes`, the shape it took is appended to it."""
     import torch
 
     hooks = []
@@ -55,30 +56,35 @@ def run_model(model, images, calls=None):
         with torch.no_grad():
             try:
                 out = model(x.reshape(-1, 1, 28, 28))
+                took = 4
             except Exception as e:
                 if calls is not None:
                     calls.clear()
                 try:
                     out = model(x.reshape(-1, 784))
+                    took = 2
                 except Exception:
                     raise ProbeError(f"`model` raised {type(e).__name__}: {e} (on a batch of images of shape "
                                      f"({len(images)}, 1, 28, 28))") from None
     finally:
         for hook in hooks:
             hook.remove()
+    if shapes is not None:
+        shapes.append(took)
     return as_array(out, f"what `model` returns for a batch of {len(images)} images", (len(images), 10))
 
 
 def model_record(ns):
-    """The model's run on the hidden images: `outputs`, and for the i-th module call `call{i}` (its class
-    name), with `call{i}_W`, `_b`, `_in` for an nn.Linear and `call{i}_mean`, `_var`, `_weight`, `_bias`,
-    `_eps` for a BatchNorm1d."""
+    """The model's run on the hidden images: `outputs`, `input_dims` (the images' dimensions it took), and
+    for the i-th module call `call{i}` (its class name), with `call{i}_W`, `_b`, `_in` for an nn.Linear and
+    `call{i}_mean`, `_var`, `_weight`, `_bias`, `_eps` for a BatchNorm1d."""
     import torch
 
     model = network(ns)
     images = model_images(test_images())
-    calls = []
-    record = {"outputs": run_model(model, images, calls)}
+    calls, shapes = [], []
+    record = {"outputs": run_model(model, images, calls, shapes)}
+    record["input_dims"] = np.array(float(shapes[0]))  # 4: it took (N, 1, 28, 28); 2: only (N, 784)
     for i, (module, given, _) in enumerate(calls):
         record[f"call{i}"] = text_array(type(module).__name__, 100)
         if isinstance(module, torch.nn.Linear):
