@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from submissions import GIVEN
 
 from catalogue_attacks import ATTACKS, FORGED, NON_FINITE, PRECOMPUTED, TYPED_CURVES, UNTRAINED_CURVES, WALLS_ONLY
-from catalogue_p4 import FOUR_EPOCHS, MORE_WRONG as MORE_WRONG_P4, RIGHT as RIGHT_P4, SOFTMAX_TWICE, WRONG as WRONG_P4
+from catalogue_p4 import (BEST_EPOCH_KEPT, FOUR_EPOCHS, MORE_WRONG as MORE_WRONG_P4, RIGHT as RIGHT_P4, SOFTMAX_TWICE,
+                          WRONG as WRONG_P4)
 from catalogue_p5 import E2E as E2E_P5, MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
 
 
@@ -144,6 +145,7 @@ def entries():
     catalogue["untrained_curves"] = Entry(UNTRAINED_CURVES, says={"q4_curves": "has not learnt"}, e2e=False)
     for i, entry in enumerate(in_sets([(q, o) for q, _, o in MORE_WRONG_P4], light=False), 1):  # trains 4 epochs
         catalogue[f"more_wrong_p4_{i}"] = entry
+    catalogue["best_epoch_kept"] = Entry(BEST_EPOCH_KEPT, frozenset({"q4_accuracy"}), light=False)
     catalogue["softmax_twice"] = Entry(SOFTMAX_TWICE, frozenset({"q4_model", "q4_accuracy"}), light=False,
                                        says={"q4_model": "applied twice"})
     catalogue["hardcoded"] = together(HARDCODED.items())
