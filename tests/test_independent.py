@@ -26,9 +26,10 @@ from conftest import scores
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "independent")
 MANIFEST = {entry["file"]: entry for entry in json.load(open(os.path.join(HERE, "manifest.json")))}
 
-# graded as written: their point is Problem 4's training, curves or accuracy
-FULL = {"24_test-loss-on-train.ipynb", "25_curves-last-batch-loss.ipynb", "26_too-few-epochs-sgd.ipynb",
-        "27_accuracy-on-train.ipynb", "68_preflattened-X-no-flatten-layer.ipynb"}
+# graded as written: their point is Problem 4's training, curves or accuracy. (25's and 68's curves, a
+# training loss from the last batch and test losses measured before each epoch, are decided on their
+# numbers alone: test_records.py tests those verdicts in a millisecond, so they are graded light here.)
+FULL = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_accuracy-on-train.ipynb"}
 
 # {file: ({question: "full" or "lose"}, why)}: where the grader decides otherwise than the author expected
 DECIDED = {

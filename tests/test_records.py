@@ -77,3 +77,28 @@ def test_a_test_loss_is_its_mean_its_sum_or_the_mean_of_batch_means_in_order():
         assert p4_checks.matches(float(value), losses)
     for value in (0.95 * losses.mean(), 0.5 * losses.mean(), 1.02 * batch_means):
         assert not p4_checks.matches(float(value), losses)
+
+
+def curves_verdict(monkeypatch, train, test, accuracy=0.88):
+    """q4_curves on these curves, for a model whose per-image test losses are `losses` (the rebuild stubbed)."""
+    losses = np.random.default_rng(3).exponential(0.35, 10_000)
+    evaluation = {"accuracy": accuracy, "right": losses, "CrossEntropyLoss": losses, "NLLLoss": losses}
+    monkeypatch.setattr(p4_checks, "judged", lambda data: (None, evaluation))
+    record = checking.Record({"n_epochs": np.array(float(len(train))), "train_losses": np.array(train, dtype=float),
+                              "test_losses": np.array(test, dtype=float)})
+    return p4_checks.q4_curves(record, None), losses.mean()
+
+
+def test_curves_measured_before_each_epoch_lose_q4_curves(monkeypatch):
+    _, final = curves_verdict(monkeypatch, [0.6], [0.0])
+    verdict, _ = curves_verdict(monkeypatch, [0.6, 0.45, 0.4], [2.31, 0.5, final])  # the first: before training
+    assert not verdict.passed and "untrained network" in verdict.message
+
+
+@pytest.mark.parametrize("train", [[0.6, 0.45, 0.4], [0.5, 0.31, 0.44], [2.25, 2.0, 1.9]],
+                         ids=["mean-per-epoch", "last-batch-noisy", "slow-start"])
+def test_curves_measured_after_each_epoch_keep_q4_curves(monkeypatch, train):
+    _, final = curves_verdict(monkeypatch, [0.6], [0.0])
+    first = 2.2 if train[0] > 2 else 0.5  # a slow start: the first test loss near chance, as is the training's
+    verdict, _ = curves_verdict(monkeypatch, train, [first, 0.9 * first + 0.1 * final, final])
+    assert verdict.passed, verdict.message
