@@ -2,6 +2,10 @@
 
 Training is the slow part of every submission, so entries that replace the training cell train for
 fewer epochs than the reference where that does not change the verdict they test.
+
+Each entry is the text of a student's cell, written out whole: two of them share the usual minibatch
+step (forward, zero_grad, backward, step), as any two training loops do, and each still reads as one
+notebook's cell. TRAINING_LOOP is the shared loop where only the optimiser and the epochs differ.
 """
 
 TRAINING_LOOP = '''loss_fn = nn.CrossEntropyLoss()
