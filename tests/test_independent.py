@@ -2,7 +2,7 @@
 sessions shown the release and nothing else: 51 in a first round, and 8 of the 22 of a second round,
 written against a later release, 52-73; all 22 graded as their author expected once the grader was
 changed as DECIDED and README say), each with the questions its author expects it to lose and why
-(tests/independent/manifest.json). Each is graded end to end and must lose exactly those questions.
+(tests/independent/manifest.json). Each must lose exactly those questions.
 
 Where the grader's policy differs from what the corpus's author expected, the expectation is changed
 here, in DECIDED, with the reason (and the prompt made to say so where it did not): README, "Where the
@@ -10,18 +10,23 @@ prompt and the grader disagree".
 
 A grade that trains Problem 4 costs a minute, so a notebook whose point is not Problem 4's training is
 graded *light*: its `n_epochs` set to 0 before grading, which loses exactly q4_curves and q4_accuracy
-(LIGHT_LOSES), as the catalogue's light base does. The notebooks about training, and a few that train
-in their own way, are graded as written (FULL).
+(LIGHT_LOSES), as the catalogue's light base does. Those are graded without the walls
+(``inprocess.Whole``: the student room's cells, probes, judge and clean room, a few seconds each).
+End to end, through intake as Gradescope takes them (a grade of 20 s and more each): the notebooks about
+training, graded as written (FULL), and the files as other tools wrote them (THROUGH_INTAKE).
 """
 
 import ast
 import json
 import os
+import zipfile
 
 import pytest
 
+import build
 from catalogue import LIGHT_LOSES
 from conftest import scores
+from inprocess import Whole
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "independent")
 MANIFEST = {entry["file"]: entry for entry in json.load(open(os.path.join(HERE, "manifest.json")))}
@@ -30,6 +35,11 @@ MANIFEST = {entry["file"]: entry for entry in json.load(open(os.path.join(HERE, 
 # training loss from the last batch and test losses measured before each epoch, are decided on their
 # numbers alone: test_records.py tests those verdicts in a millisecond, so they are graded light here.)
 FULL = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_accuracy-on-train.ipynb"}
+
+# graded end to end too, light: files as other tools wrote them (Colab, JupyterLab 4, jupytext's cell ids
+# under nbformat 4.4, a file full of magics and tqdm), where intake and the kernel matter
+THROUGH_INTAKE = {"46_magics-tqdm-device.ipynb", "48_colab-saved.ipynb", "50_jupyterlab4.ipynb",
+                  "51_jupytext-roundtrip.ipynb"}
 
 # {file: ({question: "full" or "lose"}, why)}: where the grader decides otherwise than the author expected
 DECIDED = {
@@ -86,19 +96,45 @@ def test_every_notebook_has_a_full_expectation():
     for name, entry in MANIFEST.items():
         assert set(entry["expected"]) == questions, name
         assert all(q in entry["reasons"] for q in expected_losses(name) - set(DECIDED.get(name, ({}, ""))[0])), name
-    assert FULL <= set(MANIFEST) and set(DECIDED) <= set(MANIFEST)
+    assert FULL | THROUGH_INTAKE <= set(MANIFEST) and set(DECIDED) <= set(MANIFEST)
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow if name in FULL else ())
-                                  for name in sorted(MANIFEST)])
-def test_independent_student_loses_exactly_what_the_prompt_says(name, grade, tmp_path, full_marks):
+@pytest.fixture(scope="module")
+def whole(built, tmp_path_factory):
+    """Notebooks graded without the walls, with the public tests of the built zip."""
+    tests_dir = tmp_path_factory.mktemp("zip")
+    with zipfile.ZipFile(built / "autograder" / build.ZIP_NAME) as z:
+        z.extractall(tests_dir, [n for n in z.namelist() if n.startswith("tests/")])
+    return Whole(str(tests_dir / "tests"), str(tmp_path_factory.mktemp("whole")))
+
+
+def as_graded(name, tmp_path):
+    """The notebook's file as the suite grades it: as written (FULL) or light."""
     raw = open(os.path.join(HERE, name), encoding="utf-8-sig").read()  # as its tool saved it
     path = tmp_path / name
     path.write_text(raw if name in FULL else lighten(raw), encoding="utf-8")
-    results = grade(path, intake=True)  # through intake, as Gradescope takes it
+    return path
+
+
+def misgraded(name, passed, messages):
+    """What the grade got wrong, {question: 'lost'/'kept': message}, of {question: passed}."""
     lost = expected_losses(name) | (set() if name in FULL else LIGHT_LOSES)
+    return {q: f"{'lost' if q not in lost else 'kept'}: {messages[q]}" for q in passed if passed[q] == (q in lost)}
+
+
+@pytest.mark.parametrize("name", sorted(set(MANIFEST) - FULL))
+def test_independent_student_loses_exactly_what_the_prompt_says(name, whole, tmp_path, full_marks):
+    verdicts = whole.verdicts(as_graded(name, tmp_path))
+    assert set(verdicts) == set(full_marks)
+    wrong = misgraded(name, {q: v.passed for q, v in verdicts.items()}, {q: v.message for q, v in verdicts.items()})
+    assert not wrong, f"{MANIFEST[name]['student']}\n" + "\n".join(f"{q}: {m}" for q, m in wrong.items())
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow if name in FULL else ())
+                                  for name in sorted(FULL | THROUGH_INTAKE)])
+def test_independent_student_graded_end_to_end(name, grade, tmp_path, full_marks):
+    results = grade(as_graded(name, tmp_path), intake=True)  # through intake, as Gradescope takes it
     got = scores(results)
-    wrong = {q: [t["output"] for t in results["tests"] if t["name"] == q][0]
-             for q in full_marks if (got[q] == 0) != (q in lost)}
-    assert not wrong, f"{MANIFEST[name]['student']}\n" + "\n".join(f"{q}: {'lost' if q not in lost else 'kept'}: {m}"
-                                                              for q, m in wrong.items())
+    messages = {t["name"]: t["output"] for t in results["tests"] if t["name"] in full_marks}
+    wrong = misgraded(name, {q: got[q] > 0 for q in full_marks}, messages)
+    assert not wrong, f"{MANIFEST[name]['student']}\n" + "\n".join(f"{q}: {m}" for q, m in wrong.items())
