@@ -1,8 +1,7 @@
-"""Students who never saw the reference: 59 notebooks written from the student release alone (by two
-sessions shown the release and nothing else: 51 in a first round, and 8 of the 22 of a second round,
-written against a later release, 52-73; all 22 graded as their author expected once the grader was
-changed as DECIDED and README say), each with the questions its author expects it to lose and why
-(tests/independent/manifest.json). Each must lose exactly those questions.
+"""Students who never saw the reference: 83 notebooks written from the student release alone, by sessions
+shown the release and nothing else, in three rounds against successive releases (01-51, 52-73, 74-83),
+each with the questions its author expects it to lose and why (tests/independent/manifest.json). Each
+must lose exactly those questions.
 
 Where the grader's policy differs from what the corpus's author expected, the expectation is changed
 here, in DECIDED, with the reason (and the prompt made to say so where it did not): README, "Where the
@@ -10,10 +9,10 @@ prompt and the grader disagree".
 
 A grade that trains Problem 4 costs a minute, so a notebook whose point is not Problem 4's training is
 graded *light*: its `n_epochs` set to 0 before grading, which loses exactly q4_curves and q4_accuracy
-(LIGHT_LOSES), as the catalogue's light base does. Those are graded without the walls
-(``inprocess.Whole``: the student room's cells, probes, judge and clean room, a few seconds each).
-End to end, through intake as Gradescope takes them (a grade of 20 s and more each): the notebooks about
-training, graded as written (FULL), and the files as other tools wrote them (THROUGH_INTAKE).
+(LIGHT_LOSES), as the catalogue's light base does; those about training are graded as written (FULL).
+All are graded without the walls (``inprocess.Whole``: the student room's cells, probes, judge and clean
+room, a few seconds each a light one) but three about training, which are graded end to end, through
+intake as Gradescope takes them (END_TO_END, with files as other tools wrote them, graded both ways).
 """
 
 import ast
@@ -31,20 +30,27 @@ from inprocess import Whole
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "independent")
 MANIFEST = {entry["file"]: entry for entry in json.load(open(os.path.join(HERE, "manifest.json")))}
 
-# graded as written: their point is Problem 4's training, curves or accuracy. (25's and 68's curves, a
-# training loss from the last batch and test losses measured before each epoch, are decided on their
-# numbers alone: test_records.py tests those verdicts in a millisecond, so they are graded light here.)
-FULL = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_accuracy-on-train.ipynb"}
+# graded as written: their point is Problem 4's training, curves or accuracy (the first three end to end,
+# the others without the walls). (25's and 68's curves, a training loss from the last batch and test
+# losses measured before each epoch, are decided on their numbers alone: test_records.py tests those
+# verdicts in a millisecond, so they are graded light here.)
+FULL = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_accuracy-on-train.ipynb",
+        "69_last-batch-loss-percent-accuracy.ipynb", "81_keep-best-restore.ipynb"}
 
-# graded end to end too, light: files as other tools wrote them (Colab, JupyterLab 4, jupytext's cell ids
-# under nbformat 4.4, a file full of magics and tqdm), where intake and the kernel matter
-THROUGH_INTAKE = {"46_magics-tqdm-device.ipynb", "48_colab-saved.ipynb", "50_jupyterlab4.ipynb",
-                  "51_jupytext-roundtrip.ipynb"}
+# graded end to end (the rest without the walls): three of FULL, and files as other tools wrote them
+# (Colab, JupyterLab 4, jupytext's cell ids under nbformat 4.4, a file full of magics and tqdm), where
+# intake and the kernel matter, graded light
+END_TO_END = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_accuracy-on-train.ipynb",
+              "46_magics-tqdm-device.ipynb", "48_colab-saved.ipynb", "50_jupyterlab4.ipynb",
+              "51_jupytext-roundtrip.ipynb"}
 
 # {file: ({question: "full" or "lose"}, why)}: where the grader decides otherwise than the author expected
 DECIDED = {
-    "25_curves-last-batch-loss.ipynb": ({"q4_curves": "full"}, "an epoch's training loss taken from its last batch "
-                                        "is accepted on purpose: only the test loss is tied to the model"),
+    **{f: ({"q4_curves": "full"}, "an epoch's training loss taken from its last batch is accepted on purpose: "
+                                  "only the test loss is tied to the model")
+       for f in ("25_curves-last-batch-loss.ipynb", "69_last-batch-loss-percent-accuracy.ipynb")},
+    "81_keep-best-restore.ipynb": ({"q4_curves": "full"}, "curves recorded after each epoch, as asked, with the "
+                                   "best epoch's model kept: the lowest test loss is accepted as the final model's"),
     **{f: ({"q5_network_backward": "full"}, "a mistake inside a layer function costs that function's question only; "
                                             "the prompt of network_loss_and_grads says so")
        for f in ("30_affine-db-mean.ipynb", "31_sigmoid-applies-sigmoid-again.ipynb",
@@ -96,7 +102,7 @@ def test_every_notebook_has_a_full_expectation():
     for name, entry in MANIFEST.items():
         assert set(entry["expected"]) == questions, name
         assert all(q in entry["reasons"] for q in expected_losses(name) - set(DECIDED.get(name, ({}, ""))[0])), name
-    assert FULL | THROUGH_INTAKE <= set(MANIFEST) and set(DECIDED) <= set(MANIFEST)
+    assert FULL | END_TO_END <= set(MANIFEST) and set(DECIDED) <= set(MANIFEST)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +128,8 @@ def misgraded(name, passed, messages):
     return {q: f"{'lost' if q not in lost else 'kept'}: {messages[q]}" for q in passed if passed[q] == (q in lost)}
 
 
-@pytest.mark.parametrize("name", sorted(set(MANIFEST) - FULL))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow if name in FULL else ())
+                                  for name in sorted(set(MANIFEST) - (FULL & END_TO_END))])
 def test_independent_student_loses_exactly_what_the_prompt_says(name, whole, tmp_path, full_marks):
     verdicts = whole.verdicts(as_graded(name, tmp_path))
     assert set(verdicts) == set(full_marks)
@@ -131,7 +138,7 @@ def test_independent_student_loses_exactly_what_the_prompt_says(name, whole, tmp
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow if name in FULL else ())
-                                  for name in sorted(FULL | THROUGH_INTAKE)])
+                                  for name in sorted(END_TO_END)])
 def test_independent_student_graded_end_to_end(name, grade, tmp_path, full_marks):
     results = grade(as_graded(name, tmp_path), intake=True)  # through intake, as Gradescope takes it
     got = scores(results)
