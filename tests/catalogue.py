@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from submissions import GIVEN
 
 from catalogue_attacks import ATTACKS, FORGED, NON_FINITE, PRECOMPUTED, TYPED_CURVES, UNTRAINED_CURVES, WALLS_ONLY
-from catalogue_p4 import (BEST_EPOCH_KEPT, FOUR_EPOCHS, MORE_WRONG as MORE_WRONG_P4, RIGHT as RIGHT_P4, SOFTMAX_TWICE,
-                          WRONG as WRONG_P4)
+from catalogue_p4 import (BEST_EPOCH_KEPT, FOUR_EPOCHS, MORE_WRONG as MORE_WRONG_P4, NORMALISED_INSIDE, RIGHT as RIGHT_P4,
+                          SOFTMAX_TWICE, SQUARED_INSIDE, WRONG as WRONG_P4)
 from catalogue_p5 import E2E as E2E_P5, MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
 
 
@@ -148,6 +148,8 @@ def entries():
     catalogue["best_epoch_kept"] = Entry(BEST_EPOCH_KEPT, frozenset({"q4_accuracy"}), light=False)
     catalogue["softmax_twice"] = Entry(SOFTMAX_TWICE, frozenset({"q4_model", "q4_accuracy"}), light=False,
                                        says={"q4_model": "applied twice"})
+    catalogue["normalised_inside"] = Entry(NORMALISED_INSIDE, e2e=False)
+    catalogue["squared_inside"] = Entry(SQUARED_INSIDE, frozenset({"q4_model"}), says={"q4_model": "normalisation"}, e2e=False)
     catalogue["hardcoded"] = together(HARDCODED.items())
     for label, overrides in {**RIGHT, **RIGHT_P5}.items():
         catalogue[f"right_{label}"] = Entry(overrides, e2e=label in RIGHT_E2E)

@@ -166,6 +166,28 @@ test_accuracy = float(np.mean(predicted == y_test.numpy()))
 }
 
 
+# A model that normalises its own input, one mean and std per pixel, before its first layer: it still
+# takes images as X_train holds them, and is the network asked for. One that squares its input instead
+# does something to the pixels that is no normalisation: the autograder says so (graded light).
+STANDARDIZE = '''class Standardize(nn.Module):
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x):
+        return {body}
+
+
+'''
+LAYERS = ("nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),\n"
+          "                      nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))\n")
+NORMALISED_INSIDE = {"model": STANDARDIZE.format(body="(x - self.mean) / self.std")
+                     + "model = nn.Sequential(Standardize(X_train.mean(dim=0), X_train.std(dim=0) + 0.01),\n" + " " * 22 + LAYERS}
+SQUARED_INSIDE = {"model": STANDARDIZE.format(body="((x - self.mean) / self.std) ** 2")
+                  + "model = nn.Sequential(Standardize(X_train.mean(), X_train.std()),\n" + " " * 22 + LAYERS}
+
+
 # A network of the wrong shape, and curves not measured on the test set: each loses only its own question
 # (the network's accuracy is real and measured). Trained 4 epochs, enough for 85% (86.4% measured).
 NO_SECOND_RELU = ("model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128),\n"

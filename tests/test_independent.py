@@ -1,5 +1,5 @@
-"""Students who never saw the reference: 83 notebooks written from the student release alone, by sessions
-shown the release and nothing else, in three rounds against successive releases (01-51, 52-73, 74-83),
+"""Students who never saw the reference: 98 notebooks written from the student release alone, by sessions
+shown the release and nothing else, in four rounds against successive releases (01-51, 52-73, 74-83, 84-98),
 each with the questions its author expects it to lose and why (tests/independent/manifest.json). Each
 must lose exactly those questions.
 
@@ -35,7 +35,8 @@ MANIFEST = {entry["file"]: entry for entry in json.load(open(os.path.join(HERE, 
 # losses measured before each epoch, are decided on their numbers alone: test_records.py tests those
 # verdicts in a millisecond, so they are graded light here.)
 FULL = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_accuracy-on-train.ipynb",
-        "69_last-batch-loss-percent-accuracy.ipynb", "81_keep-best-restore.ipynb"}
+        "69_last-batch-loss-percent-accuracy.ipynb", "81_keep-best-restore.ipynb",
+        "89_normalised-inputs-sgd-momentum.ipynb", "93_ordereddict-architecture-summary.ipynb"}
 
 # graded end to end (the rest without the walls): three of FULL, and files as other tools wrote them
 # (Colab, JupyterLab 4, jupytext's cell ids under nbformat 4.4, a file full of magics and tqdm), where
@@ -48,7 +49,15 @@ END_TO_END = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_
 DECIDED = {
     **{f: ({"q4_curves": "full"}, "an epoch's training loss taken from its last batch is accepted on purpose: "
                                   "only the test loss is tied to the model")
-       for f in ("25_curves-last-batch-loss.ipynb", "69_last-batch-loss-percent-accuracy.ipynb")},
+       for f in ("25_curves-last-batch-loss.ipynb", "69_last-batch-loss-percent-accuracy.ipynb",
+                 "94_net-class-train-eval-modes.ipynb")},
+    "88_batchnorm-module-autograd-check.ipynb": ({"q4_model": "lose"}, "batch normalisation is not part of the network "
+                                                 "asked for; the prompt of 4(a) now says so (its accuracy is kept)"),
+    "89_normalised-inputs-sgd-momentum.ipynb": ({"q4_curves": "lose", "q4_predict_proba": "lose"},
+                                                "the autograder feeds `model` images as X_test holds them, and a model "
+                                                "normalised outside takes others; 4(a) now says to normalise inside it"),
+    "93_ordereddict-architecture-summary.ipynb": ({"q4_curves": "lose"}, "the curves are checked against `model` as "
+                                                  "the notebook leaves it, here untrained; 4(b) now says so"),
     "81_keep-best-restore.ipynb": ({"q4_curves": "full"}, "curves recorded after each epoch, as asked, with the "
                                    "best epoch's model kept: the lowest test loss is accepted as the final model's"),
     **{f: ({"q5_network_backward": "full"}, "a mistake inside a layer function costs that function's question only; "

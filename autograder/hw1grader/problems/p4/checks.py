@@ -76,6 +76,7 @@ class Rebuild:
     layers: list
     output: str
     extra: list = field(default_factory=list)  # module calls besides Linear and activations (BatchNorm1d, ...)
+    pixels: tuple = None  # (scale, shift) of each pixel before the first layer: the model normalises its input
 
     def sizes(self):
         return [784] + [W.shape[0] for W, _, _, _ in self.layers]
@@ -89,6 +90,8 @@ class Rebuild:
                                for start in range(0, len(images), EVALUATION_BATCH)])
 
     def batch_scores(self, x):
+        if self.pixels is not None:
+            x = x * self.pixels[0] + self.pixels[1]
         for W, b, norm, act in self.layers:
             x = x @ W.T + b
             if norm is not None:
@@ -126,6 +129,19 @@ def batch_norm(data, i):
 
 def close_enough(got, expected):
     return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=OUTPUT_RTOL, atol=OUTPUT_ATOL))
+
+
+def input_map(images, given):
+    """(scale, shift) of each pixel such that the first layer's recorded input is images * scale + shift:
+    a normalisation of the pixels ((x - mean) / std, one for all pixels or one per pixel) that `model`
+    makes before its first layer, fitted by least squares (the noise images make every pixel vary);
+    None when the input is not such a map of the images."""
+    if given.shape != images.shape:
+        return None
+    centred = images - images.mean(axis=0)
+    scale = (centred * (given - given.mean(axis=0))).sum(axis=0) / (centred ** 2).sum(axis=0)
+    shift = given.mean(axis=0) - scale * images.mean(axis=0)
+    return (scale, shift) if close_enough(given, images * scale + shift) else None
 
 
 def rebuild(data):
@@ -177,10 +193,19 @@ def rebuild(data):
                             f"the autograder does not recognise as an activation (it calls: {between}).")
         layers[position][3] = found[0]
     images = model_images(test_set()[0])
+    # what reaches the first layer: the images themselves, or the images normalised by the model itself
+    # (then what it called before that layer is the normalisation, not an extra layer)
+    pixels, first = None, f"call{linears[0]}_in"
+    if first in data and not close_enough(data.get(first), images):
+        pixels = input_map(images, data.get(first))
+        if pixels is None:
+            raise NoRebuild("Before its first nn.Linear layer, `model` changes the images in a way the autograder does "
+                            "not recognise as a normalisation of the pixels ((x - mean) / std).")
+        extra = [name for name in names[linears[0]:] if name not in HARMLESS]
     outputs = data.get("outputs", (len(images), 10))
-    scores = Rebuild([tuple(layer) for layer in layers], "logits", extra).scores(images)
+    scores = Rebuild([tuple(layer) for layer in layers], "logits", extra, pixels).scores(images)
     for output in OUTPUT_KINDS:
-        candidate = Rebuild([tuple(layer) for layer in layers], output, extra)
+        candidate = Rebuild([tuple(layer) for layer in layers], output, extra, pixels)
         if close_enough(outputs, candidate.outputs(images, scores)):
             return candidate
     after = names[linears[-1] + 1:]
