@@ -11,8 +11,8 @@ A grade that trains Problem 4 costs a minute, so a notebook whose point is not P
 graded *light*: its `n_epochs` set to 0 before grading, which loses exactly q4_curves and q4_accuracy
 (LIGHT_LOSES), as the catalogue's light base does; those about training are graded as written (FULL).
 All are graded without the walls (``inprocess.Whole``: the student room's cells, probes, judge and clean
-room, a few seconds each a light one) but three about training, which are graded end to end, through
-intake as Gradescope takes them (END_TO_END, with files as other tools wrote them, graded both ways).
+room, a few seconds a light one), and the files as other tools wrote them also end to end, through
+intake as Gradescope takes them (END_TO_END): the catalogue grades trained notebooks end to end.
 """
 
 import ast
@@ -30,19 +30,17 @@ from inprocess import Whole
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "independent")
 MANIFEST = {entry["file"]: entry for entry in json.load(open(os.path.join(HERE, "manifest.json")))}
 
-# graded as written: their point is Problem 4's training, curves or accuracy (the first three end to end,
-# the others without the walls). (25's and 68's curves, a training loss from the last batch and test
-# losses measured before each epoch, are decided on their numbers alone: test_records.py tests those
-# verdicts in a millisecond, so they are graded light here.)
+# graded as written: their point is Problem 4's training, curves or accuracy. (Curves decided on their
+# numbers alone, a training loss from the last batch (25), test losses measured before each epoch (68),
+# are tested in a millisecond by test_records.py, and the best epoch kept (81) by the catalogue's
+# best_epoch_kept, end to end: those are graded light here.)
 FULL = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_accuracy-on-train.ipynb",
-        "69_last-batch-loss-percent-accuracy.ipynb", "81_keep-best-restore.ipynb",
-        "89_normalised-inputs-sgd-momentum.ipynb", "93_ordereddict-architecture-summary.ipynb"}
+        "69_last-batch-loss-percent-accuracy.ipynb", "89_normalised-inputs-sgd-momentum.ipynb",
+        "93_ordereddict-architecture-summary.ipynb"}
 
-# graded end to end (the rest without the walls): three of FULL, and files as other tools wrote them
-# (Colab, JupyterLab 4, jupytext's cell ids under nbformat 4.4, a file full of magics and tqdm), where
-# intake and the kernel matter, graded light
-END_TO_END = {"24_test-loss-on-train.ipynb", "26_too-few-epochs-sgd.ipynb", "27_accuracy-on-train.ipynb",
-              "46_magics-tqdm-device.ipynb", "48_colab-saved.ipynb", "50_jupyterlab4.ipynb",
+# graded end to end as well, light: files as other tools wrote them (Colab, JupyterLab 4, jupytext's cell
+# ids under nbformat 4.4, a file full of magics and tqdm), where intake and the kernel matter
+END_TO_END = {"46_magics-tqdm-device.ipynb", "48_colab-saved.ipynb", "50_jupyterlab4.ipynb",
               "51_jupytext-roundtrip.ipynb"}
 
 # {file: ({question: "full" or "lose"}, why)}: where the grader decides otherwise than the author expected
@@ -138,7 +136,7 @@ def misgraded(name, passed, messages):
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow if name in FULL else ())
-                                  for name in sorted(set(MANIFEST) - (FULL & END_TO_END))])
+                                  for name in sorted(MANIFEST)])
 def test_independent_student_loses_exactly_what_the_prompt_says(name, whole, tmp_path, full_marks):
     verdicts = whole.verdicts(as_graded(name, tmp_path))
     assert set(verdicts) == set(full_marks)
@@ -146,8 +144,7 @@ def test_independent_student_loses_exactly_what_the_prompt_says(name, whole, tmp
     assert not wrong, f"{MANIFEST[name]['student']}\n" + "\n".join(f"{q}: {m}" for q, m in wrong.items())
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow if name in FULL else ())
-                                  for name in sorted(END_TO_END)])
+@pytest.mark.parametrize("name", sorted(END_TO_END))
 def test_independent_student_graded_end_to_end(name, grade, tmp_path, full_marks):
     results = grade(as_graded(name, tmp_path), intake=True)  # through intake, as Gradescope takes it
     got = scores(results)
