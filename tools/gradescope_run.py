@@ -277,9 +277,13 @@ def host_root(spec):
     venv = os.path.join(root, VENV.lstrip("/"))
     mount("--bind", spec["venv"], venv)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    # this environment's packages through an overlay, as the image's are: the grade may close them to the
+    # judge (chmod, chown) as it does on Gradescope, and the changes go to a layer of the run's own
     site = os.path.join(venv, "lib", version, "site-packages")
-    mount("--bind", spec["site_packages"], site)
-    mount("-o", "remount,bind,ro", site)
+    scratch = spec["scratch"]
+    os.makedirs(f"{scratch}/site-upper"), os.makedirs(f"{scratch}/site-work")
+    mount("-t", "overlay", "overlay", "-o",
+          f"lowerdir={spec['site_packages']},upperdir={scratch}/site-upper,workdir={scratch}/site-work", site)
     mount("--bind", os.path.join(spec["scratch"], "home"), os.path.join(root, "root"))
     return root
 
