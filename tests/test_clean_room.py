@@ -435,6 +435,21 @@ def test_record_keeps_no_hard_link(tmp_path):
     assert (record.stat().st_uid, record.stat().st_mode & 0o777) == (0, 0o700)
 
 
+def test_the_room_starts_with_the_graders_font_lists(tmp_path, monkeypatch):
+    """matplotlib in the room finds the machine's fonts already listed (as the grader's user has them
+    cached; setup.sh makes the list on Gradescope), instead of spending a second of every grade on it."""
+    cache, home = tmp_path / "cache", tmp_path / "home"
+    cache.mkdir(), home.mkdir()
+    (cache / "fontlist-v390.json").write_text('{"ttflist": []}')
+    monkeypatch.setenv("MPLCONFIGDIR", str(cache))  # where the grader's matplotlib keeps it
+    library = sandbox.room_library(str(tmp_path / "lib"))
+    room = subprocess.run([sys.executable, "-c", "from hw1grader import student_room; student_room.start_with_font_lists()"],
+                          env={**os.environ, "PYTHONPATH": library, "MPLCONFIGDIR": str(home)}, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert room.returncode == 0, room.stderr
+    assert os.listdir(home) == ["fontlist-v390.json"] and (home / "fontlist-v390.json").read_text() == '{"ttflist": []}'
+
+
 def test_otter_log_in_an_export_zip_is_never_unpickled(built, grade, tmp_path):
     """otter reads a submission's .OTTER_LOG with dill in the grader's own process: a crafted one would
     run there, as the grader, before any sandbox. The plugin deletes it first."""

@@ -12,6 +12,7 @@ with /opt/hw1-venv a venv of the system's Python holding this environment's pack
 image itself (setup.sh's) need the image.
 """
 
+import glob
 import json
 import os
 import sys
@@ -144,6 +145,13 @@ def in_image(image, command, tmp_path, zip_path=None, network=False, env=None):
             zf.writestr("run_autograder", "")
     return gradescope_run.grade(str(zip_path), str(upload), str(tmp_path / "results"), image=image,
                                 command=command, network=network, env=env, timeout=900)
+
+
+@needs_image
+def test_image_has_matplotlib_font_list_for_every_room(image):
+    """setup.sh lists the image's fonts for matplotlib once, in root's cache, where the grade finds it
+    (sandbox.font_lists) and hands a copy to every student room."""
+    assert glob.glob(os.path.join(image, "root", ".cache", "matplotlib", "fontlist-v*.json"))
 
 
 @needs_image

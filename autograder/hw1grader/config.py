@@ -105,6 +105,10 @@ def thread_env():
     """The environment variables that hold torch and NumPy to ROOM_THREADS threads."""
     return dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), str(ROOM_THREADS))
 
+# The folder of the room's library (beside hw1grader/) with the grader's lists of the machine's fonts,
+# which the room hands to matplotlib (sandbox.font_lists, student_room.start_with_font_lists)
+FONT_LISTS = "font-lists"  # not a name Python could import
+
 # The student room as a whole, all its processes together: how many it may run (a fork bomb stops
 # there; threads count), and how much memory they may hold (past it, the room is ended and the
 # questions not yet recorded score 0). The room's own process, its Python kernel with torch and the

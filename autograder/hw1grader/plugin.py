@@ -58,7 +58,9 @@ class CleanRoom(AbstractOtterPlugin):
         self.room = tempfile.mkdtemp(prefix="hw1-room-")
         try:
             # the judge first: nothing the student room leaves behind can reach it
+            started = time.monotonic()
             notes = rooms.run_judge(code_cells, self.room, hidden_seed, self.deadline, self.grader_dirs)
+            judged = time.monotonic()
             # the room works on a copy of the submission's folder: otter reads tests/ from the original later
             workdir = os.path.join(self.room, "work")
             left_out = intake.copy_upload(os.path.dirname(self.submission_path), workdir)
@@ -66,6 +68,7 @@ class CleanRoom(AbstractOtterPlugin):
             self.summary = rooms.run_student_room(os.path.join(workdir, os.path.basename(self.submission_path)),
                                                   self.room, self.seed, hidden_seed, self.deadline, self.grader_dirs)
             self.summary["notes"] += [note for note in [intake.describe_left_out(left_out)] if note] + notes
+            self.times = {"judge": judged - started, "student room": time.monotonic() - judged}
         except BaseException:
             sandbox.restore()
             intake.remove_path(self.room)
@@ -78,7 +81,10 @@ class CleanRoom(AbstractOtterPlugin):
 
     def after_grading(self, results):
         try:
+            started = time.monotonic()
             self.decide_all(results)
+            self.times["clean room"] = time.monotonic() - started
+            log.info("wall time: %s", ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in self.times.items()))
         finally:  # whatever happens, the room and what it left go (what takes too long, after the results)
             sandbox.restore()
             intake.remove_path(self.room, until=time.monotonic() + CLEANUP_SECONDS)
