@@ -22,7 +22,8 @@ from submissions import GIVEN
 from catalogue_attacks import ATTACKS, FORGED, NON_FINITE, PRECOMPUTED, TYPED_CURVES, UNTRAINED_CURVES, WALLS_ONLY
 from catalogue_p4 import (BEST_EPOCH_KEPT, FOUR_EPOCHS, MORE_WRONG as MORE_WRONG_P4, NORMALISED_INSIDE, RIGHT as RIGHT_P4,
                           SOFTMAX_TWICE, SQUARED_INSIDE, WRONG as WRONG_P4)
-from catalogue_p5 import E2E as E2E_P5, MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5, WRONG as WRONG_P5
+from catalogue_p5 import (ALONE as ALONE_P5, E2E as E2E_P5, MORE_WRONG as MORE_WRONG_P5, RIGHT as RIGHT_P5,
+                          WRONG as WRONG_P5)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class Entry:
     loses: frozenset = frozenset()
     light: bool = True  # made on the light base (and so also loses LIGHT_LOSES)
     says: dict = field(default_factory=dict)  # {question: what its message must say}
-    e2e: bool = True  # graded end to end by test_grading.py (the fast layer grades every light entry)
+    # graded end to end by test_grading.py; every light entry is graded by the fast layer too, and a trained
+    # entry that is not graded end to end is graded without the walls (inprocess.Whole)
+    e2e: bool = True
 
 
 # The light base: Problem 4 trained for 0 epochs, and the release's own demonstration of Problem 5 (a
@@ -92,10 +95,12 @@ STRINGS = {
 }
 
 
-# right answers graded end to end too: tqdm (the grading image must have it) and a network without the
-# layer functions (judged against the exact gradients); the others are the fast layer's, and the
-# independent students write many more end to end
-RIGHT_E2E = {"tqdm_in_problem_4", "p5_tqdm", "p5_looped_layers_inline_network"}
+# right answers graded end to end too: tqdm.notebook's progress bar in a real kernel; the others are the
+# fast layer's, and the independent students write many more
+RIGHT_E2E = {"tqdm_in_problem_4"}
+# the entries that train Problem 4 graded end to end: a wrong architecture (its accuracy kept) and wrong
+# curves; the others without the walls
+TRAINED_E2E = {"wrong_q4_model", "wrong_q4_curves"}
 
 
 def together(wrong_answers, light=True, e2e=True):
@@ -124,37 +129,39 @@ def entries():
     """{label: Entry}: the whole manifest."""
     catalogue = {"light_base": Entry({})}
     # the first wrong answer of each question, alone: in the fast layer (the independent students make the
-    # same mistakes end to end), and Problem 4's end to end (they need training)
+    # same mistakes), and Problem 4's trained (TRAINED_E2E end to end)
     for question, overrides in {**WRONG, **WRONG_P5}.items():
         catalogue[f"wrong_{question}"] = Entry(overrides, frozenset({question}), e2e=False)
     for question, overrides in WRONG_P4.items():
-        catalogue[f"wrong_{question}"] = Entry({**FOUR_EPOCHS, **overrides}, frozenset({question}), light=False)
-    # more wrong answers of Problem 5, and the attacks, in the fast layer; the SGD rows of issue 12 and one
-    # set of non-finite answers end to end too
-    for i, entry in enumerate(in_sets([(q, o) for q, label, o in MORE_WRONG_P5 if label not in E2E_P5], e2e=False), 1):
+        catalogue[f"wrong_{question}"] = Entry({**FOUR_EPOCHS, **overrides}, frozenset({question}), light=False,
+                                               e2e=f"wrong_{question}" in TRAINED_E2E)
+    # more wrong answers of Problem 5, and the attacks, in the fast layer; the SGD rows of issue 12 alone
+    # (one end to end too), and one set of non-finite answers end to end
+    for i, entry in enumerate(in_sets([(q, o) for q, label, o in MORE_WRONG_P5 if label not in ALONE_P5], e2e=False), 1):
         catalogue[f"more_wrong_p5_{i}"] = entry
-    for label in sorted(E2E_P5):
+    for label in sorted(ALONE_P5):
         (question, overrides), = [(q, o) for q, l, o in MORE_WRONG_P5 if l == label]
-        catalogue["sgd_" + label.replace(" ", "_").replace(",", "")] = Entry(overrides, frozenset({question}))
+        catalogue["sgd_" + label.replace(" ", "_").replace(",", "")] = Entry(overrides, frozenset({question}),
+                                                                             e2e=label in E2E_P5)
     for i, entry in enumerate(in_sets([(q, o) for q, label, o in ATTACKS if label not in WALLS_ONLY], e2e=False), 1):
         catalogue[f"attacks_{i}"] = entry
     catalogue["non_finite"] = together([(q, o) for q, _, o in NON_FINITE])
     catalogue["precomputed_answers"] = Entry(PRECOMPUTED, frozenset({"q1_grad"}), e2e=False)
     catalogue["forged_transcripts"] = Entry(FORGED, frozenset({"q5_network_backward", "q5_training"}))
-    catalogue["typed_curves"] = Entry(TYPED_CURVES, says={"q4_curves": "not the loss of the trained `model`"})
+    catalogue["typed_curves"] = Entry(TYPED_CURVES, says={"q4_curves": "not the loss of the trained `model`"}, e2e=False)
     catalogue["untrained_curves"] = Entry(UNTRAINED_CURVES, says={"q4_curves": "has not learnt"}, e2e=False)
-    for i, entry in enumerate(in_sets([(q, o) for q, _, o in MORE_WRONG_P4], light=False), 1):  # trains 4 epochs
+    for i, entry in enumerate(in_sets([(q, o) for q, _, o in MORE_WRONG_P4], light=False, e2e=False), 1):  # trains 4 epochs
         catalogue[f"more_wrong_p4_{i}"] = entry
-    catalogue["best_epoch_kept"] = Entry(BEST_EPOCH_KEPT, frozenset({"q4_accuracy"}), light=False)
+    catalogue["best_epoch_kept"] = Entry(BEST_EPOCH_KEPT, frozenset({"q4_accuracy"}), light=False, e2e=False)
     catalogue["softmax_twice"] = Entry(SOFTMAX_TWICE, frozenset({"q4_model", "q4_accuracy"}), light=False,
-                                       says={"q4_model": "applied twice"})
+                                       says={"q4_model": "applied twice"}, e2e=False)
     catalogue["normalised_inside"] = Entry(NORMALISED_INSIDE, e2e=False)
     catalogue["squared_inside"] = Entry(SQUARED_INSIDE, frozenset({"q4_model"}), says={"q4_model": "normalisation"}, e2e=False)
-    catalogue["hardcoded"] = together(HARDCODED.items())
+    catalogue["hardcoded"] = together(HARDCODED.items(), e2e=False)
     for label, overrides in {**RIGHT, **RIGHT_P5}.items():
         catalogue[f"right_{label}"] = Entry(overrides, e2e=label in RIGHT_E2E)
     for label, overrides in RIGHT_P4.items():
-        catalogue[f"right_{label}"] = Entry(overrides, light=False)
+        catalogue[f"right_{label}"] = Entry(overrides, light=False, e2e=False)
     catalogue["types_numbers"] = Entry(RIGHT_TYPES, e2e=False)
     catalogue["types_strings"] = together(STRINGS.items(), e2e=False)
     return catalogue

@@ -184,8 +184,10 @@ def affine_backward(dout, cache):
         "[float(np.mean(losses[-(-len(X) // batch_size):]))]\n")}),
 ]
 
-# the rows of issue 12's table, graded end to end too
-E2E = {"never shuffles", "shuffles once, the same order every epoch", "returns None"}
+# the rows of issue 12's table, each graded alone (the fast layer has the same judge and clean room as a
+# grade), and one of them end to end too
+ALONE = {"never shuffles", "shuffles once, the same order every epoch", "returns None"}
+E2E = {"returns None"}
 
 LOOPED_LAYERS = {
     "affine_backward": '''def affine_backward(dout, cache):

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
 # one thread per worker: `make test` runs two workers on two cores, and more threads only fight over them
 # (a verdict of the fast layer took three times as long); the rooms set their own (config.thread_env)
@@ -78,6 +79,17 @@ def grade(built, tmp_path_factory):
         return data
 
     return run
+
+
+@pytest.fixture(scope="session")
+def whole(built, tmp_path_factory):
+    """Whole notebooks graded without the walls (inprocess.Whole), with the public tests of the built zip."""
+    from inprocess import Whole
+
+    tests_dir = tmp_path_factory.mktemp("zip")
+    with zipfile.ZipFile(built / "autograder" / build.ZIP_NAME) as z:
+        z.extractall(tests_dir, [n for n in z.namelist() if n.startswith("tests/")])
+    return Whole(str(tests_dir / "tests"), str(tmp_path_factory.mktemp("whole")))
 
 
 @pytest.fixture(scope="session")

@@ -143,17 +143,23 @@ class Whole:
     out: the kernel, otter, intake and the walls, and the room's time and memory limits (a notebook
     that takes more than `seconds` fails its test)."""
 
-    PRELOAD = ["numpy", "torch", "torchvision", "matplotlib", "otter", "ipykernel.inprocess.manager", "inprocess"]
+    PRELOAD = ["numpy", "torch", "torchvision", "matplotlib", "otter", "ipykernel.inprocess.manager", "inprocess",
+               "warm_whole"]
 
     def __init__(self, tests_dir, workdir, seconds=NOTEBOOK_TIMEOUT):
         self.tests_dir, self.workdir, self.seconds = tests_dir, workdir, seconds
+        # FashionMNIST where the homework's code looks, seeded once (a grade seeds every room's) and copied
+        self.fashion_mnist = os.path.join(workdir, "seeded")
+        os.makedirs(self.fashion_mnist)
+        fmnist.seed_for_notebook(self.fashion_mnist)
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(self.PRELOAD)
 
     def verdicts(self, path):
         """{question: Verdict} for the notebook file at path."""
         folder = tempfile.mkdtemp(prefix="whole-", dir=self.workdir)
-        child = self.context.Process(target=run_whole, args=(os.path.abspath(path), folder, self.tests_dir))
+        child = self.context.Process(target=run_whole, args=(os.path.abspath(path), folder, self.tests_dir,
+                                                             self.fashion_mnist))
         child.start()
         child.join(self.seconds)
         if child.is_alive():
@@ -166,10 +172,11 @@ class Whole:
             return {q: checking.Verdict(**v) for q, v in json.load(f).items()}
 
 
-def run_whole(path, folder, tests_dir):
+def run_whole(path, folder, tests_dir, fashion_mnist):
     """In Whole's child: prepare folder as a grade prepares the room's (the release's data, the zip's
-    tests/, FashionMNIST where the notebook looks), run the judge, then the notebook and the record;
-    write the clean room's verdicts to folder/verdicts.json and what it printed to folder/output.txt."""
+    tests/, a copy of the seeded FashionMNIST where the notebook looks), run the judge, then the notebook
+    and the record; write the clean room's verdicts to folder/verdicts.json and what it printed to
+    folder/output.txt."""
     from hw1grader import student_room
     from ipykernel.inprocess.manager import InProcessKernelManager
 
@@ -181,7 +188,7 @@ def run_whole(path, folder, tests_dir):
     work, record_dir = os.path.join(folder, "work"), os.path.join(folder, "record")
     shutil.copytree(os.path.join(REPO, "student_release", "data"), os.path.join(work, "data"))
     shutil.copytree(tests_dir, os.path.join(work, "tests"))
-    fmnist.seed_for_notebook(work)
+    shutil.copytree(os.path.join(fashion_mnist, fmnist.NOTEBOOK_ROOT), os.path.join(work, fmnist.NOTEBOOK_ROOT))
     os.makedirs(record_dir)
     cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     hidden_seed = inputs.seed_for(cells, HIDDEN_INPUT_SEED)

@@ -18,14 +18,11 @@ intake as Gradescope takes them (END_TO_END): the catalogue grades trained noteb
 import ast
 import json
 import os
-import zipfile
 
 import pytest
 
-import build
 from catalogue import LIGHT_LOSES
 from conftest import scores
-from inprocess import Whole
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "independent")
 MANIFEST = {entry["file"]: entry for entry in json.load(open(os.path.join(HERE, "manifest.json")))}
@@ -110,15 +107,6 @@ def test_every_notebook_has_a_full_expectation():
         assert set(entry["expected"]) == questions, name
         assert all(q in entry["reasons"] for q in expected_losses(name) - set(DECIDED.get(name, ({}, ""))[0])), name
     assert FULL | END_TO_END <= set(MANIFEST) and set(DECIDED) <= set(MANIFEST)
-
-
-@pytest.fixture(scope="module")
-def whole(built, tmp_path_factory):
-    """Notebooks graded without the walls, with the public tests of the built zip."""
-    tests_dir = tmp_path_factory.mktemp("zip")
-    with zipfile.ZipFile(built / "autograder" / build.ZIP_NAME) as z:
-        z.extractall(tests_dir, [n for n in z.namelist() if n.startswith("tests/")])
-    return Whole(str(tests_dir / "tests"), str(tmp_path_factory.mktemp("whole")))
 
 
 def as_graded(name, tmp_path):
