@@ -598,14 +598,18 @@ def descendants(pid):
     return found
 
 
-def memory_of(pids, uid=None):
+def memory_of(pids, uid=None, proportional=True):
     """The memory (MB) these processes hold together: each one's proportional share of its pages (PSS), so
     that the pages forked processes share (a DataLoader's workers, a fork of the kernel) count once; the
-    resident size where the kernel gives no PSS. Memory no process maps is counted too: the memfds they
-    hold open, and (with uid) the files of that user in the shared tmpfs (/dev/shm)."""
+    resident size where the kernel gives no PSS, or where not `proportional` (an upper bound, read in
+    microseconds, where the PSS costs the kernel a walk of every page table: 15 ms for a process with
+    torch). Memory no process maps is counted too: the memfds they hold open, and (with uid) the files of
+    that user in the shared tmpfs (/dev/shm)."""
     total, memfds = 0, {}
     for pid in pids:
         try:
+            if not proportional:
+                raise OSError
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
         except (OSError, StopIteration, ValueError):
@@ -645,7 +649,7 @@ class Watch(threading.Thread):
     def __init__(self, proc, uid, folder, limit_mb=ROOM_MEMORY_MB, every=0.25):
         super().__init__(daemon=True)
         self.proc, self.uid, self.folder, self.limit_mb, self.every = proc, uid, folder, limit_mb, every
-        self.exceeded, self.peak_mb, self._done = "", 0.0, threading.Event()
+        self.exceeded, self._done = "", threading.Event()
 
     def pids(self):
         pids = {self.proc.pid, *descendants(self.proc.pid)}
@@ -653,9 +657,10 @@ class Watch(threading.Thread):
 
     def run(self):
         while not self._done.wait(self.every):
-            used = memory_of(self.pids(), self.uid)
-            self.peak_mb = max(self.peak_mb, used)
-            if used > self.limit_mb:
+            pids = self.pids()
+            # the resident sizes first: a process's PSS is never more than them, so the PSS (costly) is
+            # read only when they add up to more than the limit
+            if memory_of(pids, self.uid, proportional=False) > self.limit_mb and memory_of(pids, self.uid) > self.limit_mb:
                 self.end(f"used more than the memory it may use ({self.limit_mb} MB)")
             elif disk_free_mb(self.folder) < ROOM_DISK_RESERVE_MB:
                 self.end("filled the disk")
